@@ -1,0 +1,85 @@
+//! `demo init`: an account `demo` with one API key pair and one widget key pair, created
+//! once and found again on every later run.
+
+use protocol::AccountName;
+use serde::Serialize;
+
+use crate::{Error, KeyKind, KeyPair, ShopStore};
+
+/// What `demo init --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSetup {
+    pub account: String,
+    pub api: KeyJson,
+    pub widget: KeyJson,
+    pub events: Vec<DemoEvent>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyJson {
+    pub accesskey: String,
+    pub secretkey: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoEvent {
+    pub id: String,
+    pub name: String,
+}
+
+impl From<&KeyPair> for KeyJson {
+    fn from(pair: &KeyPair) -> Self {
+        KeyJson {
+            accesskey: pair.accesskey.clone(),
+            secretkey: pair.secretkey.expose().to_owned(),
+        }
+    }
+}
+
+pub const DEMO_ACCOUNT: &str = "demo";
+
+/// Idempotent: running it twice gives the same account and keys.
+pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
+    let name = AccountName::parse(DEMO_ACCOUNT)
+        .unwrap_or_else(|e| unreachable!("the demo account name is valid: {e}"));
+    store.ensure_account(&name).await?;
+    let api = first_or_create(store, &name, KeyKind::Api).await?;
+    let widget = first_or_create(store, &name, KeyKind::Widget).await?;
+    Ok(DemoSetup {
+        account: name.to_string(),
+        api: KeyJson::from(&api),
+        widget: KeyJson::from(&widget),
+        events: Vec::new(),
+    })
+}
+
+async fn first_or_create(
+    store: &ShopStore,
+    account: &AccountName,
+    kind: KeyKind,
+) -> Result<KeyPair, Error> {
+    match store.keys(account, kind).await?.into_iter().next() {
+        Some(pair) => Ok(pair),
+        None => store.create_key(account, kind).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn demo_init_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ShopStore::open(dir.path()).await.unwrap();
+        let first = demo_init(&store).await.unwrap();
+        let second = demo_init(&store).await.unwrap();
+        assert_eq!(first.account, "demo");
+        assert_eq!(first.api.accesskey, second.api.accesskey);
+        assert_eq!(first.widget.secretkey, second.widget.secretkey);
+        assert_ne!(first.api.accesskey, first.widget.accesskey);
+        let demo = AccountName::parse("demo").unwrap();
+        assert_eq!(store.keys(&demo, KeyKind::Api).await.unwrap().len(), 1);
+        assert_eq!(store.keys(&demo, KeyKind::Widget).await.unwrap().len(), 1);
+    }
+}
