@@ -1,5 +1,5 @@
-//! `demo init`: an account `demo` with one API key pair and one widget key pair, created
-//! once and found again on every later run.
+//! `demo init`: an account `demo` with one API key pair, one widget key pair and the
+//! example catalog, created once and found again on every later run.
 
 use protocol::AccountName;
 use serde::Serialize;
@@ -38,18 +38,33 @@ impl From<&KeyPair> for KeyJson {
 
 pub const DEMO_ACCOUNT: &str = "demo";
 
+/// The demo catalog: the example catalog of the repository.
+pub(crate) const DEMO_CATALOG: &str = include_str!("../../../examples/catalog.toml");
+
 /// Idempotent: running it twice gives the same account and keys.
 pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
     let name = AccountName::parse(DEMO_ACCOUNT)
         .unwrap_or_else(|e| unreachable!("the demo account name is valid: {e}"));
     store.ensure_account(&name).await?;
+    let catalog = crate::parse_catalog(DEMO_CATALOG)
+        .unwrap_or_else(|e| unreachable!("the demo catalog is checked by a test: {e}"));
+    store.import_catalog(&name, catalog).await?;
+    let events = store
+        .events(&name)
+        .await?
+        .into_iter()
+        .map(|e| DemoEvent {
+            id: e.id.to_string(),
+            name: e.name,
+        })
+        .collect();
     let api = first_or_create(store, &name, KeyKind::Api).await?;
     let widget = first_or_create(store, &name, KeyKind::Widget).await?;
     Ok(DemoSetup {
         account: name.to_string(),
         api: KeyJson::from(&api),
         widget: KeyJson::from(&widget),
-        events: Vec::new(),
+        events,
     })
 }
 
@@ -78,6 +93,9 @@ mod tests {
         assert_eq!(first.api.accesskey, second.api.accesskey);
         assert_eq!(first.widget.secretkey, second.widget.secretkey);
         assert_ne!(first.api.accesskey, first.widget.accesskey);
+        assert!(first.events.len() >= 3);
+        assert_eq!(first.events.len(), second.events.len());
+        assert!(first.events.iter().any(|e| e.name == "Dance performance 2"));
         let demo = AccountName::parse("demo").unwrap();
         assert_eq!(store.keys(&demo, KeyKind::Api).await.unwrap().len(), 1);
         assert_eq!(store.keys(&demo, KeyKind::Widget).await.unwrap().len(), 1);

@@ -8,6 +8,10 @@ pub enum Error {
     AccountExists(AccountName),
     #[error("account {0} does not exist; create it with `ticketstream account create {0}`")]
     NoSuchAccount(AccountName),
+    #[error("the session has expired or does not exist")]
+    NoSession,
+    #[error(transparent)]
+    Rule(#[from] ShopRule),
     #[error("shop store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("shop store: cannot create {path}: {source}")]
@@ -21,4 +25,23 @@ pub enum Error {
     SchemaTooNew { found: i64, known: i64 },
     #[error("shop store: background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// A shop rule the shopper's request broke: shown to the shopper, never a server fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShopRule {
+    #[error("only {available} seats are left for this event")]
+    SoldOut { available: u32 },
+    #[error("this is not on sale")]
+    NotOnSale,
+    #[error("the basket is empty")]
+    EmptyBasket,
+    #[error("there is no open order: it was completed or its reservation expired")]
+    NoOpenOrder,
+    #[error("{0}")]
+    Incomplete(&'static str),
+    #[error("{0}")]
+    InvalidInput(&'static str),
+    #[error("this payment is no longer pending")]
+    PaymentClosed,
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use protocol::AccountName;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -11,7 +11,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::{Error, KeyKind, KeyPair, Secret, StoredKey};
 
 /// The schema, in order. A store records how many it has applied in `user_version`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_accounts_and_keys.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_accounts_and_keys.sql"),
+    include_str!("../migrations/0002_catalog.sql"),
+    include_str!("../migrations/0003_orders.sql"),
+];
 
 /// An organiser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +29,21 @@ pub struct Account {
 pub struct ShopStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    pub(crate) outbox_signal: Arc<tokio::sync::Notify>,
+    /// How long an open order holds its seats.
+    pub(crate) reservation: Duration,
 }
 
 impl ShopStore {
     pub const FILE_NAME: &'static str = "shop.sqlite";
+    /// Seats of an unconfirmed order are released after this long without a change.
+    pub const DEFAULT_RESERVATION: Duration = Duration::from_secs(15 * 60);
+
+    /// Sets how long an open order holds its seats.
+    pub fn with_reservation(mut self, reservation: Duration) -> Self {
+        self.reservation = reservation;
+        self
+    }
 
     /// Opens (creating if needed) the store in `data_dir` and brings its schema up to date.
     pub async fn open(data_dir: &Path) -> Result<Self, Error> {
@@ -46,11 +61,13 @@ impl ShopStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         migrate(&mut conn)?;
         Ok(ShopStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            outbox_signal: Arc::new(tokio::sync::Notify::new()),
+            reservation: Self::DEFAULT_RESERVATION,
         })
     }
 
@@ -59,7 +76,7 @@ impl ShopStore {
     }
 
     /// Runs `f` with the connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> Result<T, Error>
+    pub(crate) async fn with_conn<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
@@ -184,7 +201,10 @@ impl ShopStore {
     }
 }
 
-fn find_account(conn: &Connection, name: &AccountName) -> Result<Option<Account>, Error> {
+pub(crate) fn find_account(
+    conn: &Connection,
+    name: &AccountName,
+) -> Result<Option<Account>, Error> {
     let mut stmt = conn.prepare_cached("SELECT id FROM accounts WHERE name = ?1")?;
     let id = stmt
         .query_row(params![name.as_str()], |row| row.get::<_, i64>(0))
@@ -213,7 +233,7 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     Ok(())
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
