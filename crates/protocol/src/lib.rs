@@ -15,6 +15,7 @@ mod num_id;
 mod payload;
 mod signature;
 mod timestamp;
+mod widget_url;
 
 pub use action::ActionType;
 pub use eventstream::{EventstreamPage, EventstreamQuery, QueryError, RawQuery, StartAt};
@@ -32,3 +33,4 @@ pub use signature::{
     tm_hmac_sign, widget_signature, widget_signature_valid,
 };
 pub use timestamp::{ParseTimestampError, Timestamp};
+pub use widget_url::{WIDGETS, widget_url};

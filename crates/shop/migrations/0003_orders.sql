@@ -11,6 +11,7 @@ CREATE TABLE sessions (
     order_id   INTEGER,
     csrf       TEXT NOT NULL,
     params     TEXT NOT NULL,
+    lang       TEXT NOT NULL DEFAULT 'en',
     created_ms INTEGER NOT NULL,
     seen_ms    INTEGER NOT NULL
 );

@@ -22,6 +22,8 @@ pub struct Session {
     pub order_id: Option<NumId>,
     pub csrf: String,
     pub params: WidgetParams,
+    /// The page language (`l`), which is not a tracked parameter.
+    pub lang: String,
 }
 
 /// Sessions unused for this long are deleted.
@@ -43,8 +45,10 @@ impl ShopStore {
         existing: Option<String>,
         reference: Option<Ref>,
         params: WidgetParams,
+        lang: &str,
         now: Timestamp,
     ) -> Result<Session, Error> {
+        let lang = lang.to_owned();
         let name = account.clone();
         self.with_conn(move |conn| {
             let account_row = find_account(conn, &name)?.ok_or(Error::NoSuchAccount(name.clone()))?;
@@ -52,14 +56,15 @@ impl ShopStore {
                 .unwrap_or_else(|e| unreachable!("string maps always serialize: {e}"));
             if let Some(id) = existing {
                 let updated = conn.execute(
-                    "UPDATE sessions SET ref = COALESCE(?3, ref), params = ?4, seen_ms = ?5
+                    "UPDATE sessions SET ref = COALESCE(?3, ref), params = ?4, seen_ms = ?5, lang = ?6
                      WHERE id = ?1 AND account_id = ?2",
                     params![
                         id,
                         account_row.id,
                         reference.as_ref().map(Ref::as_str),
                         params_json,
-                        now.unix_ms()
+                        now.unix_ms(),
+                        lang
                     ],
                 )?;
                 if updated == 1 {
@@ -68,14 +73,15 @@ impl ShopStore {
             }
             let id = random_token();
             conn.execute(
-                "INSERT INTO sessions (id, account_id, ref, order_id, csrf, params, created_ms, seen_ms)
-                 VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?6)",
+                "INSERT INTO sessions (id, account_id, ref, order_id, csrf, params, lang, created_ms, seen_ms)
+                 VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7, ?7)",
                 params![
                     id,
                     account_row.id,
                     reference.as_ref().map(Ref::as_str),
                     random_token(),
                     params_json,
+                    lang,
                     now.unix_ms()
                 ],
             )?;
@@ -110,7 +116,7 @@ pub(crate) fn load(
 ) -> Result<Option<Session>, Error> {
     let row = conn
         .query_row(
-            "SELECT s.ref, s.order_id, s.csrf, s.params FROM sessions s
+            "SELECT s.ref, s.order_id, s.csrf, s.params, s.lang FROM sessions s
              JOIN accounts a ON a.id = s.account_id WHERE s.id = ?1 AND a.name = ?2",
             params![id, account.as_str()],
             |row| {
@@ -119,11 +125,12 @@ pub(crate) fn load(
                     row.get::<_, Option<i64>>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
                 ))
             },
         )
         .optional()?;
-    let Some((reference, order_id, csrf, params)) = row else {
+    let Some((reference, order_id, csrf, params, lang)) = row else {
         return Ok(None);
     };
     Ok(Some(Session {
@@ -134,5 +141,6 @@ pub(crate) fn load(
         order_id: order_id.map(|id| NumId(id as u64)),
         csrf,
         params: serde_json::from_str(&params).unwrap_or_default(),
+        lang,
     }))
 }

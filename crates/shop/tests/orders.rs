@@ -48,6 +48,7 @@ impl Shop {
                 None,
                 reference.map(|r| Ref::parse(r).unwrap()),
                 params,
+                "en",
                 ts(0),
             )
             .await
@@ -225,6 +226,7 @@ async fn a_ref_given_later_starts_tracking_and_another_ref_replaces_it() {
             Some(s.clone()),
             Some(Ref::parse("later").unwrap()),
             BTreeMap::new(),
+            "en",
             ts(2),
         )
         .await
@@ -240,13 +242,14 @@ async fn a_ref_given_later_starts_tracking_and_another_ref_replaces_it() {
             Some(s.clone()),
             Some(Ref::parse("other").unwrap()),
             BTreeMap::new(),
+            "en",
             ts(4),
         )
         .await
         .unwrap();
     // Without ref the session keeps the one it has.
     shop.store
-        .enter_session(a, Some(s.clone()), None, BTreeMap::new(), ts(5))
+        .enter_session(a, Some(s.clone()), None, BTreeMap::new(), "en", ts(5))
         .await
         .unwrap();
     shop.store

@@ -7,6 +7,7 @@
 
 mod checkout;
 mod expiry;
+mod pageview;
 mod products;
 mod state;
 mod tickets;
