@@ -1,0 +1,276 @@
+//! The single writer: a thread that owns the writing connection and takes commands from a
+//! channel. Being alone, it is the sequencer of spec section 4: it reads each account's
+//! last id, assigns the next ones and commits them in one transaction, so an id becomes
+//! visible together with every smaller one.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+
+use protocol::{AccountName, ItemId, item_json};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::convert::{bound_to_sql, opt_id_from_sql, to_sql};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::item::NewItem;
+
+/// Appends waiting together are committed together, up to these sizes, so one fsync
+/// serves them all without one transaction growing without bound.
+const MAX_GROUP_JOBS: usize = 256;
+const MAX_GROUP_ITEMS: usize = 50_000;
+
+type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+#[derive(Debug)]
+pub(super) struct AppendJob {
+    pub(super) account: AccountName,
+    pub(super) items: Vec<NewItem>,
+    pub(super) source: Option<u64>,
+    pub(super) reply: Reply<Vec<ItemId>>,
+}
+
+#[derive(Debug)]
+pub(super) enum Command {
+    Append(AppendJob),
+    /// Delete at most `max_rows` items below `horizon`; replies with how many went.
+    Purge {
+        horizon: ItemId,
+        max_rows: u64,
+        reply: Reply<u64>,
+    },
+    /// Give freed pages back to the file system and empty the WAL.
+    Compact {
+        reply: Reply<()>,
+    },
+}
+
+/// The handle to the writer thread; the thread ends when this is dropped.
+#[derive(Debug)]
+pub(super) struct Writer {
+    commands: Sender<Command>,
+}
+
+impl Writer {
+    pub(super) fn spawn(conn: Connection, clock: Arc<dyn Clock>) -> Result<Writer, Error> {
+        let (commands, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("eventlog-writer".into())
+            .spawn(move || run(conn, &*clock, &rx))
+            .map_err(Error::Spawn)?;
+        Ok(Writer { commands })
+    }
+
+    pub(super) fn send(&self, command: Command) -> Result<(), Error> {
+        self.commands
+            .send(command)
+            .map_err(|_| Error::WriterStopped)
+    }
+}
+
+fn run(mut conn: Connection, clock: &dyn Clock, rx: &Receiver<Command>) {
+    while let Ok(first) = rx.recv() {
+        let job = match first {
+            Command::Append(job) => job,
+            other => {
+                execute(&mut conn, clock, other);
+                continue;
+            }
+        };
+        // Take every append already waiting into the same transaction (group commit).
+        let mut group = vec![job];
+        let mut items = group[0].items.len();
+        let mut after = None;
+        while group.len() < MAX_GROUP_JOBS && items < MAX_GROUP_ITEMS {
+            match rx.try_recv() {
+                Ok(Command::Append(job)) => {
+                    items += job.items.len();
+                    group.push(job);
+                }
+                Ok(other) => {
+                    after = Some(other);
+                    break;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        commit_group(&mut conn, clock, group);
+        if let Some(other) = after {
+            execute(&mut conn, clock, other);
+        }
+    }
+}
+
+fn execute(conn: &mut Connection, clock: &dyn Clock, command: Command) {
+    // A caller that gave up (its future was dropped) no longer listens; that is fine.
+    match command {
+        Command::Append(job) => commit_group(conn, clock, vec![job]),
+        Command::Purge {
+            horizon,
+            max_rows,
+            reply,
+        } => {
+            let _ = reply.send(purge_chunk(conn, horizon, max_rows));
+        }
+        Command::Compact { reply } => {
+            let _ = reply.send(compact(conn));
+        }
+    }
+}
+
+fn commit_group(conn: &mut Connection, clock: &dyn Clock, group: Vec<AppendJob>) {
+    match append_group(conn, clock.now_ms(), &group) {
+        Ok(results) => {
+            for (job, result) in group.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(_) => {
+            // The shared transaction failed as a whole (at commit, say). Retry each job
+            // alone so every caller gets its own answer and one bad job fails no other.
+            for job in group {
+                let result = append_group(conn, clock.now_ms(), std::slice::from_ref(&job))
+                    .and_then(|mut r| r.pop().unwrap_or(Err(Error::WriterStopped)));
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+}
+
+/// One transaction for all jobs; each job in its own savepoint so a failing one is rolled
+/// back alone. The outer error means nothing was committed.
+fn append_group(
+    conn: &mut Connection,
+    now_ms: u64,
+    group: &[AppendJob],
+) -> Result<Vec<Result<Vec<ItemId>, Error>>, Error> {
+    // IMMEDIATE takes the write lock up front: should a second process open the same file,
+    // the last id read below is still the last one when the new ids commit.
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        let sp = tx.savepoint()?;
+        match append_one(&sp, now_ms, job) {
+            Ok(ids) => {
+                sp.commit()?;
+                results.push(Ok(ids));
+            }
+            // Dropping the savepoint rolls this job back.
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+fn append_one(conn: &Connection, now_ms: u64, job: &AppendJob) -> Result<Vec<ItemId>, Error> {
+    let name = job.account.as_str();
+    conn.prepare_cached("INSERT INTO accounts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
+        .execute([name])?;
+    let (account, last_ms, last_seq): (i64, Option<i64>, Option<i64>) = conn
+        .prepare_cached("SELECT id, last_ms, last_seq FROM accounts WHERE name = ?1")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut last = opt_id_from_sql(last_ms, last_seq)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO items (account, ms, seq, type, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut ids = Vec::with_capacity(job.items.len());
+    for item in &job.items {
+        let id = ItemId::next_after(last, now_ms);
+        let json = item_json(id, item.ts, &item.kind, &item.data);
+        insert.execute(params![
+            account,
+            to_sql("item id time", id.ms)?,
+            to_sql("item id sequence", id.seq)?,
+            item.kind,
+            json
+        ])?;
+        ids.push(id);
+        last = Some(id);
+    }
+    let source = job
+        .source
+        .map(|s| to_sql("source position", s))
+        .transpose()?;
+    let (last_ms, last_seq) = match last {
+        Some(id) => (
+            Some(to_sql("item id time", id.ms)?),
+            Some(to_sql("item id sequence", id.seq)?),
+        ),
+        None => (None, None),
+    };
+    conn.prepare_cached(
+        "UPDATE accounts SET last_ms = COALESCE(?2, last_ms), last_seq = COALESCE(?3, last_seq),
+             source_position = COALESCE(?4, source_position) WHERE id = ?1",
+    )?
+    .execute(params![account, last_ms, last_seq, source])?;
+    Ok(ids)
+}
+
+fn purge_chunk(conn: &mut Connection, horizon: ItemId, max_rows: u64) -> Result<u64, Error> {
+    let (h_ms, h_seq) = bound_to_sql(horizon);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let accounts: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM accounts")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut budget = max_rows;
+    for account in accounts {
+        if budget == 0 {
+            break;
+        }
+        // The last row this chunk deletes: the budget-th expired one, or the newest
+        // expired one when fewer are left.
+        let nth: Option<(i64, i64)> = tx
+            .prepare_cached(
+                "SELECT ms, seq FROM items WHERE account = ?1 AND (ms, seq) < (?2, ?3)
+                 ORDER BY ms, seq LIMIT 1 OFFSET ?4",
+            )?
+            .query_row(
+                params![account, h_ms, h_seq, to_sql("purge chunk", budget - 1)?],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let last = match nth {
+            Some(last) => Some(last),
+            None => tx
+                .prepare_cached(
+                    "SELECT ms, seq FROM items WHERE account = ?1 AND (ms, seq) < (?2, ?3)
+                     ORDER BY ms DESC, seq DESC LIMIT 1",
+                )?
+                .query_row(params![account, h_ms, h_seq], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?,
+        };
+        let Some((last_ms, last_seq)) = last else {
+            continue;
+        };
+        let deleted = tx
+            .prepare_cached("DELETE FROM items WHERE account = ?1 AND (ms, seq) <= (?2, ?3)")?
+            .execute(params![account, last_ms, last_seq])?;
+        // Remembered so that a reader behind the window is told `gap`, also after a
+        // restart and after every item is gone.
+        tx.prepare_cached(
+            "UPDATE accounts SET deleted_ms = ?2, deleted_seq = ?3
+             WHERE id = ?1 AND (deleted_ms IS NULL OR (deleted_ms, deleted_seq) < (?2, ?3))",
+        )?
+        .execute(params![account, last_ms, last_seq])?;
+        budget = budget.saturating_sub(u64::try_from(deleted).unwrap_or(u64::MAX));
+    }
+    tx.commit()?;
+    Ok(max_rows - budget)
+}
+
+fn compact(conn: &mut Connection) -> Result<(), Error> {
+    // Step the pragma to completion: each step may free only part of the free list.
+    let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+    let mut rows = vacuum.query([])?;
+    while rows.next()?.is_some() {}
+    drop(rows);
+    drop(vacuum);
+    // In WAL mode the file only shrinks when the WAL is checkpointed; TRUNCATE also
+    // empties the WAL. A reader holding an old snapshot may delay it: the next run does it.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}

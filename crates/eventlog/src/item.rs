@@ -1,0 +1,79 @@
+//! What goes into the log and what comes out of it.
+
+use std::sync::Arc;
+
+use protocol::{ActionType, ItemId, StartAt, Timestamp};
+
+/// An action to append; the log gives it its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    pub ts: Timestamp,
+    /// The item `type`, e.g. `webshop:pageview`.
+    pub kind: String,
+    /// The JSON text of `data`, already valid: it is spliced, not checked.
+    pub data: String,
+}
+
+/// An item as stored and served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub id: ItemId,
+    pub kind: String,
+    /// The full item JSON (`protocol::item_json`), made once at append so that pages
+    /// splice these bytes without parsing them again.
+    pub json: Arc<str>,
+}
+
+/// One page request: where to start, which types, how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRequest {
+    pub start: StartAt,
+    /// `None`: every type. Unknown names match nothing.
+    pub types: Option<Vec<ActionType>>,
+    /// Items to return at most; 0 is read as 1.
+    pub limit: usize,
+}
+
+impl ReadRequest {
+    const MIN_SCAN: usize = 1_000;
+    const MAX_SCAN: usize = 100_000;
+
+    /// How many items one request may scan, matching or not: a filter that matches
+    /// nothing must not make one request walk 4 hours of items.
+    pub fn scan_cap(&self) -> usize {
+        let limit = self.limit.max(1);
+        limit
+            .saturating_mul(10)
+            .clamp(Self::MIN_SCAN, Self::MAX_SCAN)
+            .max(limit)
+    }
+
+    pub(crate) fn wants(&self, kind: &str) -> bool {
+        match &self.types {
+            None => true,
+            Some(types) => types.iter().any(|t| t.as_str() == kind),
+        }
+    }
+}
+
+/// One page of a stream, with the answers spec section 5 needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPage {
+    /// Oldest first.
+    pub items: Vec<StoredItem>,
+    /// Where the next request starts: the successor of the last item scanned (filtered out
+    /// or not), else the requested start.
+    pub next_id: ItemId,
+    /// The page stopped because of the limit or the scan cap and more items follow.
+    pub more: bool,
+    /// The oldest retained id, `None` for an empty stream.
+    pub oldest_id: Option<ItemId>,
+    /// Items at or after the requested position were deleted by retention.
+    pub gap: bool,
+}
+
+/// What one retention run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub deleted: u64,
+}

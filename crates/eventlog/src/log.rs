@@ -1,0 +1,166 @@
+//! [`EventLog`]: the handle the relay, the eventstream API and the retention task share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::{AccountName, ItemId, StartAt};
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::item::{NewItem, PurgeReport, ReadPage, ReadRequest};
+use crate::open::{OpenOptions, open_store};
+use crate::page;
+use crate::store::{Scan, Store};
+use crate::waiters::Waiters;
+
+/// The event log of every account. Cheap to clone; clones share one store.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    retention: Duration,
+    clock: Arc<dyn Clock>,
+    waiters: Waiters,
+}
+
+impl EventLog {
+    pub async fn open(opts: OpenOptions) -> Result<EventLog, Error> {
+        let store = open_store(&opts.backend, opts.clock.clone()).await?;
+        Ok(EventLog {
+            inner: Arc::new(Inner {
+                store,
+                retention: opts.retention,
+                clock: opts.clock,
+                waiters: Waiters::default(),
+            }),
+        })
+    }
+
+    /// Appends a batch atomically (one transaction, one fsync: group commit), assigns ids,
+    /// returns them; wakes waiters after commit.
+    ///
+    /// `source` is the position of the last outbox row in this batch. It is stored in the
+    /// same transaction as the items, so after a crash the relay asks
+    /// [`source_position`](Self::source_position) and skips the rows already appended.
+    pub async fn append(
+        &self,
+        account: &AccountName,
+        items: Vec<NewItem>,
+        source: Option<u64>,
+    ) -> Result<Vec<ItemId>, Error> {
+        let ids = self
+            .inner
+            .store
+            .append(account.clone(), items, source)
+            .await?;
+        if let Some(last) = ids.last() {
+            self.inner.waiters.notify(account, *last);
+        }
+        Ok(ids)
+    }
+
+    /// The `source` of the last append that gave one, for this account.
+    pub async fn source_position(&self, account: &AccountName) -> Result<Option<u64>, Error> {
+        self.inner.store.source_position(account.clone()).await
+    }
+
+    /// One page, oldest first, from one consistent snapshot.
+    pub async fn read(&self, account: &AccountName, req: &ReadRequest) -> Result<ReadPage, Error> {
+        let horizon = self.horizon();
+        let position = page::requested_position(req.start);
+        let scan = Scan {
+            horizon,
+            from: page::scan_from(position, horizon),
+            request: req.clone(),
+        };
+        let scanned = self.inner.store.scan(account.clone(), scan).await?;
+        Ok(page::assemble(position, scanned))
+    }
+
+    /// Long-poll: like [`read`](Self::read), but when the page has no items and no `more`,
+    /// waits up to `wait` for an append to this account and reads again from the page's
+    /// `next_id` (so items the filter skipped are not scanned twice), until an item
+    /// passes or the time is up.
+    pub async fn read_wait(
+        &self,
+        account: &AccountName,
+        req: &ReadRequest,
+        wait: Duration,
+    ) -> Result<ReadPage, Error> {
+        // Subscribing before the first read means an append that commits between that
+        // read and the wait below still wakes us.
+        let mut appended = self.inner.waiters.subscribe(account);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut page = self.read(account, req).await?;
+        let mut gap = page.gap;
+        while page.items.is_empty() && !page.more {
+            match tokio::time::timeout_at(deadline, appended.changed()).await {
+                Ok(Ok(())) => {}
+                // Timed out, or the channel closed (cannot happen while `self` lives).
+                Ok(Err(_)) | Err(_) => break,
+            }
+            let again = ReadRequest {
+                start: StartAt::Id(page.next_id),
+                ..req.clone()
+            };
+            page = self.read(account, &again).await?;
+            // A gap the first read found stays reported even though the later position
+            // lies past the deleted items.
+            gap |= page.gap;
+        }
+        page.gap = gap;
+        Ok(page)
+    }
+
+    /// The oldest retained id, or `None` when nothing is retained.
+    pub async fn oldest_id(&self, account: &AccountName) -> Result<Option<ItemId>, Error> {
+        let bounds = self
+            .inner
+            .store
+            .bounds(account.clone(), self.horizon())
+            .await?;
+        Ok(bounds.oldest)
+    }
+
+    /// The highest id retention deleted (or that expired and awaits deletion).
+    pub async fn highest_deleted_id(&self, account: &AccountName) -> Result<Option<ItemId>, Error> {
+        let bounds = self
+            .inner
+            .store
+            .bounds(account.clone(), self.horizon())
+            .await?;
+        Ok(bounds.highest_deleted)
+    }
+
+    /// Deletes every item older than the retention window (by the time in its id) and
+    /// gives the disk space back.
+    pub async fn purge(&self) -> Result<PurgeReport, Error> {
+        let deleted = self.inner.store.purge(self.horizon()).await?;
+        Ok(PurgeReport { deleted })
+    }
+
+    pub fn retention(&self) -> Duration {
+        self.inner.retention
+    }
+
+    /// The first id still inside the retention window.
+    fn horizon(&self) -> ItemId {
+        let retention_ms = u64::try_from(self.inner.retention.as_millis()).unwrap_or(u64::MAX);
+        ItemId::new(self.inner.clock.now_ms().saturating_sub(retention_ms), 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handle_can_be_shared_across_tasks() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<EventLog>();
+    }
+}

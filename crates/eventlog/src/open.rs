@@ -1,0 +1,48 @@
+//! Choosing and opening a backend. This is the one place that knows every backend; a
+//! backend behind a cargo feature is gated here and nowhere else.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::embedded::EmbeddedStore;
+use crate::error::Error;
+use crate::store::Store;
+
+/// The retention of the contract: items are kept 4 hours (spec section 2).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(4 * 3600);
+
+/// Where the items live, chosen from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file, `eventlog.sqlite`, under `dir` (created if missing).
+    Embedded { dir: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub backend: Backend,
+    pub retention: Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl OpenOptions {
+    /// The defaults of a deployment: 4 h retention and the wall clock.
+    pub fn new(backend: Backend) -> Self {
+        OpenOptions {
+            backend,
+            retention: DEFAULT_RETENTION,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+pub(crate) async fn open_store(
+    backend: &Backend,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Store>, Error> {
+    match backend {
+        Backend::Embedded { dir } => Ok(Arc::new(EmbeddedStore::open(dir, clock).await?)),
+    }
+}

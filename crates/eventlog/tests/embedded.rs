@@ -1,0 +1,214 @@
+//! The embedded backend: the conformance suite, plus what only a file on disk has.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::{Harness, RETENTION, T0, conformance_suite};
+use eventlog::{Backend, EventLog, ManualClock, NewItem, OpenOptions};
+use protocol::{AccountName, StartAt, Timestamp};
+use tempfile::TempDir;
+
+struct Embedded {
+    dir: TempDir,
+    clock: ManualClock,
+}
+
+fn embedded() -> Embedded {
+    Embedded {
+        dir: tempfile::tempdir().unwrap(),
+        clock: ManualClock::new(T0),
+    }
+}
+
+impl Embedded {
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Harness for Embedded {
+    async fn open(&self, retention: Duration) -> EventLog {
+        open_at(&self.data_dir(), &self.clock, retention).await
+    }
+
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    fn storage_bytes(&self) -> Option<u64> {
+        let files = ["eventlog.sqlite", "eventlog.sqlite-wal"];
+        Some(
+            files
+                .iter()
+                .filter_map(|f| std::fs::metadata(self.data_dir().join(f)).ok())
+                .map(|m| m.len())
+                .sum(),
+        )
+    }
+}
+
+async fn open_at(dir: &Path, clock: &ManualClock, retention: Duration) -> EventLog {
+    EventLog::open(OpenOptions {
+        backend: Backend::Embedded {
+            dir: dir.to_owned(),
+        },
+        retention,
+        clock: Arc::new(clock.clone()),
+    })
+    .await
+    .unwrap()
+}
+
+conformance_suite!(embedded());
+
+#[tokio::test]
+async fn creates_its_directory_and_one_file_with_durable_settings() {
+    let h = embedded();
+    let nested = h.dir.path().join("a/b/c");
+    let log = open_at(&nested, &h.clock, RETENTION).await;
+    let acct = AccountName::parse("demo").unwrap();
+    log.append(&acct, Vec::new(), Some(1)).await.unwrap();
+    let file = nested.join("eventlog.sqlite");
+    assert!(file.is_file());
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let auto_vacuum: i64 = conn
+        .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(auto_vacuum, 2, "auto_vacuum must be INCREMENTAL");
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page_size, 8192);
+}
+
+/// Appends in a child process that then aborts; what its appends returned must be there.
+const CRASH_DIR: &str = "EVENTLOG_TEST_CRASH_DIR";
+
+#[tokio::test]
+async fn crash_child() {
+    // Only does something when started by `appends_survive_a_crash`.
+    let Some(dir) = std::env::var_os(CRASH_DIR) else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let log = open_at(Path::new(&dir), &clock, RETENTION).await;
+    let acct = AccountName::parse("crash").unwrap();
+    for n in 0..20u64 {
+        let item = NewItem {
+            ts: Timestamp::from_unix_ms(0),
+            kind: "webshop:pageview".into(),
+            data: format!(r#"{{"n":{n}}}"#),
+        };
+        let ids = log
+            .append(&acct, vec![item.clone(), item], Some(n))
+            .await
+            .unwrap();
+        println!("appended {} {}", ids[0], ids[1]);
+    }
+    std::process::abort();
+}
+
+#[tokio::test]
+async fn appends_survive_a_crash() {
+    let h = embedded();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env(CRASH_DIR, h.data_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the child was meant to abort");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let returned: Vec<String> = stdout
+        .lines()
+        // The test harness may print its own text before ours on the same line.
+        .filter_map(|l| l.split_once("appended ").map(|(_, ids)| ids))
+        .flat_map(|l| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(returned.len(), 40, "child output: {stdout}");
+    let log = h.open(RETENTION).await;
+    let acct = AccountName::parse("crash").unwrap();
+    let page = log
+        .read(
+            &acct,
+            &eventlog::ReadRequest {
+                start: StartAt::Oldest,
+                types: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    let stored: Vec<String> = page.items.iter().map(|i| i.id.to_string()).collect();
+    assert_eq!(stored, returned);
+    assert_eq!(log.source_position(&acct).await.unwrap(), Some(19));
+}
+
+/// A rough measure, not a pass/fail test: `cargo test --release -p ticketstream-eventlog
+/// --test embedded throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    let h = embedded();
+    let log = h.open(RETENTION).await;
+    let acct = AccountName::parse("bench").unwrap();
+    let pad: usize = std::env::var("EVENTLOG_BENCH_PAD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let data = format!(
+        r#"{{"page":"addtickets","params":{{"event":"10003"}},"ref":"{}"}}"#,
+        "u".repeat(pad)
+    );
+    let total = 200_000;
+    let started = std::time::Instant::now();
+    for _ in 0..total / 500 {
+        let batch = (0..500)
+            .map(|_| NewItem {
+                ts: Timestamp::from_unix_ms(0),
+                kind: "webshop:pageview".into(),
+                data: data.clone(),
+            })
+            .collect();
+        log.append(&acct, batch, None).await.unwrap();
+        h.clock.advance(Duration::from_millis(1));
+    }
+    let append = started.elapsed();
+    let started = std::time::Instant::now();
+    let mut read = 0;
+    let mut start = StartAt::Oldest;
+    loop {
+        let page = log
+            .read(
+                &acct,
+                &eventlog::ReadRequest {
+                    start,
+                    types: None,
+                    limit: 10_000,
+                },
+            )
+            .await
+            .unwrap();
+        read += page.items.len();
+        if !page.more {
+            break;
+        }
+        start = StartAt::Id(page.next_id);
+    }
+    let reading = started.elapsed();
+    assert_eq!(read, total);
+    println!(
+        "append {:.0} items/s in batches of 500, read {:.0} items/s, {} bytes on disk ({} per item)",
+        total as f64 / append.as_secs_f64(),
+        total as f64 / reading.as_secs_f64(),
+        h.storage_bytes().unwrap(),
+        h.storage_bytes().unwrap() / total as u64,
+    );
+}
