@@ -1,0 +1,188 @@
+//! The command line, as clap types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use protocol::AccountName;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ticketstream",
+    version,
+    about = "Ticketing webshop with privacy-first user tracking"
+)]
+pub(crate) struct Cli {
+    /// Where the shop store and the event log live.
+    #[arg(
+        long,
+        global = true,
+        env = "TICKETSTREAM_DATA_DIR",
+        default_value = "./ticketstream-data"
+    )]
+    pub(crate) data_dir: PathBuf,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TICKETSTREAM_LOG_FORMAT")]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Serve the webshop and the eventstream API.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage key pairs.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Set up the demo account.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Manage an account's catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Print a signed widget URL.
+    WidgetUrl(WidgetUrlArgs),
+    /// Simulate shoppers walking through the real pages over HTTP.
+    Loadgen(LoadgenArgs),
+    /// Forward an eventstream to sinks (NDJSON, webhook, GA4, Matomo), at least once.
+    Consume(crate::commands::consume::ConsumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoadgenArgs {
+    /// The shop's address, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub(crate) url: String,
+    #[arg(long)]
+    pub(crate) account: AccountName,
+    /// How many shoppers to simulate.
+    #[arg(long)]
+    pub(crate) shoppers: u64,
+    /// How many shoppers shop at the same time.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) concurrency: usize,
+    /// The share of shoppers that come with a ref (0 to 1).
+    #[arg(long, default_value_t = 0.8)]
+    pub(crate) tracked_ratio: f64,
+    /// Seed of the random journeys, for repeatable runs.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// The events to shop for (repeatable; default: the demo catalog's).
+    #[arg(long = "event")]
+    pub(crate) events: Vec<u64>,
+    /// Print one JSON summary object as the last line of stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// Import a catalog file (TOML; see examples/catalog.toml). Importing the same file
+    /// again updates the catalog in place.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        account: AccountName,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WidgetUrlArgs {
+    #[arg(long)]
+    pub(crate) account: AccountName,
+    /// addtickets, basket or checkout.
+    #[arg(long, value_parser = ["addtickets", "basket", "checkout"])]
+    pub(crate) widget: String,
+    /// A widget parameter, e.g. --param event=10003 (repeatable).
+    #[arg(long = "param", value_parser = parse_param)]
+    pub(crate) params: Vec<(String, String)>,
+    /// Append this ref (the shopper's consent to be tracked).
+    #[arg(long = "ref")]
+    pub(crate) reference: Option<String>,
+    /// The shop's public address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub(crate) url: String,
+    /// The widget key to sign with (default: the account's first widget key).
+    #[arg(long)]
+    pub(crate) accesskey: Option<String>,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("{s:?} has an empty name"));
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TICKETSTREAM_LISTEN")]
+    pub(crate) listen: String,
+    /// How long items are kept in the eventstream, e.g. 4h, 90m.
+    #[arg(long, default_value = "4h", value_parser = parse_duration, env = "TICKETSTREAM_RETENTION")]
+    pub(crate) retention: Duration,
+    /// Run `demo init` first and print ready-to-use commands.
+    #[arg(long)]
+    pub(crate) demo: bool,
+    /// How long an unpaid order holds its seats.
+    #[arg(long, default_value = "15m", value_parser = parse_duration, env = "TICKETSTREAM_RESERVATION")]
+    pub(crate) reservation: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Create an account (an organiser).
+    Create {
+        /// Short name used in URLs: lowercase letters, digits, '-' and '_'.
+        name: AccountName,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a key pair and print it.
+    Create {
+        #[arg(long)]
+        account: AccountName,
+        /// A widget key pair (signs widget URLs) instead of an API key pair.
+        #[arg(long)]
+        widget: bool,
+        /// Print {"accesskey": ..., "secretkey": ...}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DemoCommand {
+    /// Create the demo account and keys, once; later runs print the same.
+    Init {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 4h, 90m, 30s)"))?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
+}

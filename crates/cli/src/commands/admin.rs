@@ -1,0 +1,82 @@
+//! Accounts, keys and the demo setup. These commands print secrets on purpose (that is
+//! what they are for) to stdout only; nothing here logs them.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use shop::{KeyJson, KeyKind, ShopStore};
+
+use crate::cli::{AccountCommand, DemoCommand, KeysCommand};
+
+pub(crate) async fn open_shop(data_dir: &Path) -> anyhow::Result<ShopStore> {
+    ShopStore::open(data_dir)
+        .await
+        .with_context(|| format!("opening the shop store in {}", data_dir.display()))
+}
+
+pub(crate) async fn account(data_dir: &Path, cmd: AccountCommand) -> anyhow::Result<()> {
+    let shop = open_shop(data_dir).await?;
+    match cmd {
+        AccountCommand::Create { name } => {
+            shop.create_account(&name).await?;
+            println!("created account {name}");
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn keys(data_dir: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
+    let shop = open_shop(data_dir).await?;
+    match cmd {
+        KeysCommand::Create {
+            account,
+            widget,
+            json,
+        } => {
+            let kind = if widget {
+                KeyKind::Widget
+            } else {
+                KeyKind::Api
+            };
+            let pair = shop.create_key(&account, kind).await?;
+            if json {
+                print_json(&KeyJson::from(&pair))?;
+            } else {
+                println!("accesskey: {}", pair.accesskey);
+                println!("secretkey: {}", pair.secretkey.expose());
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn demo(data_dir: &Path, cmd: DemoCommand) -> anyhow::Result<()> {
+    let shop = open_shop(data_dir).await?;
+    match cmd {
+        DemoCommand::Init { json } => {
+            let setup = shop::demo_init(&shop).await?;
+            if json {
+                print_json(&setup)?;
+            } else {
+                println!("account:          {}", setup.account);
+                println!("API accesskey:    {}", setup.api.accesskey);
+                println!("API secretkey:    {}", setup.api.secretkey);
+                println!("widget accesskey: {}", setup.widget.accesskey);
+                println!("widget secretkey: {}", setup.widget.secretkey);
+                for event in &setup.events {
+                    println!("event {}: {}", event.id, event.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One JSON object on one line of stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! `catalog import` and `widget-url`.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use shop::KeyKind;
+
+use super::admin::open_shop;
+use crate::cli::{CatalogCommand, WidgetUrlArgs};
+
+pub(crate) async fn catalog(data_dir: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
+    match cmd {
+        CatalogCommand::Import { file, account } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let catalog = shop::parse_catalog(&text)
+                .with_context(|| format!("{} is not a valid catalog", file.display()))?;
+            let shop = open_shop(data_dir).await?;
+            let report = shop.import_catalog(&account, catalog).await?;
+            println!(
+                "imported {} events, {} ticket types, {} prices, {} products into {account}",
+                report.events, report.tickettypes, report.prices, report.products
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn widget_url(data_dir: &Path, args: WidgetUrlArgs) -> anyhow::Result<()> {
+    let shop = open_shop(data_dir).await?;
+    let keys = shop.keys(&args.account, KeyKind::Widget).await?;
+    let key = match &args.accesskey {
+        Some(ak) => keys.into_iter().find(|k| &k.accesskey == ak),
+        None => keys.into_iter().next(),
+    };
+    let Some(key) = key else {
+        bail!(
+            "account {} has no such widget key: create one with `ticketstream keys create --account {} --widget`",
+            args.account,
+            args.account
+        );
+    };
+    let url = protocol::widget_url(
+        &args.url,
+        args.account.as_str(),
+        &args.widget,
+        &args.params,
+        &key.accesskey,
+        key.secretkey.expose(),
+        args.reference.as_deref(),
+    );
+    println!("{url}");
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `ticketstream serve`: opens the stores, binds the listener and serves until SIGINT or
+//! SIGTERM.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use eventlog::{Backend, Clock, EventLog, OpenOptions, SystemClock};
+use server::{App, AppConfig};
+use tokio::net::TcpListener;
+
+use super::admin::open_shop;
+use crate::cli::ServeArgs;
+use crate::shutdown;
+
+pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let shop = open_shop(data_dir)
+        .await?
+        .with_reservation(args.reservation);
+    let demo = if args.demo {
+        Some(shop::demo_init(&shop).await?)
+    } else {
+        None
+    };
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let log_dir = data_dir.join("eventlog");
+    let log = EventLog::open(OpenOptions {
+        backend: Backend::Embedded {
+            dir: log_dir.clone(),
+        },
+        retention: args.retention,
+        clock: Arc::clone(&clock),
+    })
+    .await
+    .with_context(|| format!("opening the event log in {}", log_dir.display()))?;
+
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        data_dir = %data_dir.display(),
+        retention = %humantime::format_duration(args.retention),
+        "serving"
+    );
+
+    if let Some(demo) = demo {
+        let base = format!("http://{addr}");
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "ticketstream is serving the demo account on {base}")?;
+        writeln!(out)?;
+        if let Some(event) = demo.events.first() {
+            writeln!(
+                out,
+                "Shop as a tracked shopper (the sales flow of {:?}, with ref=demo-user):",
+                event.name
+            )?;
+            writeln!(
+                out,
+                "  {base}/widgets/{}/flow/saleslink?event={}&l=en&ref=demo-user",
+                demo.account, event.id
+            )?;
+            writeln!(out)?;
+            writeln!(
+                out,
+                "A signed addtickets widget (append &ref=... to track):"
+            )?;
+            let params = [("event".to_owned(), event.id.clone())];
+            writeln!(
+                out,
+                "  {}",
+                protocol::widget_url(
+                    &base,
+                    &demo.account,
+                    "addtickets",
+                    &params,
+                    &demo.widget.accesskey,
+                    &demo.widget.secretkey,
+                    None,
+                )
+            )?;
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "Read the demo eventstream (add ?wait=30 to long-poll):"
+        )?;
+        writeln!(
+            out,
+            "  curl -u '{}:{}' '{base}/api/1/{}/eventstream'",
+            demo.api.accesskey, demo.api.secretkey, demo.account
+        )?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+
+    let app = App::new(shop, log, clock, AppConfig::default());
+    server::run(listener, app, shutdown::signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

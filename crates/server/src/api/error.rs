@@ -1,0 +1,74 @@
+//! The JSON API's one error type: it picks the status, writes `{"code", "message"}` and
+//! is the single place where server-side failures are logged.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no such endpoint")]
+    NotFound,
+    /// Details go to the log, never to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: u16,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let message = self.to_string();
+        let mut response = (
+            status,
+            axum::Json(Body {
+                code: status.as_u16(),
+                message: &message,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="ticketstream", TM-HMAC-SHA256"#),
+            );
+        }
+        response
+    }
+}
+
+impl From<eventlog::Error> for ApiError {
+    fn from(e: eventlog::Error) -> Self {
+        ApiError::Internal(format!("event log: {e}"))
+    }
+}
+
+impl From<shop::Error> for ApiError {
+    fn from(e: shop::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

@@ -1,0 +1,50 @@
+//! The HTTP surface: routes and the layers every request passes through.
+
+mod auth;
+mod error;
+mod eventstream;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::App;
+
+/// State of the API handlers: the app plus the shutdown token that ends long-polls.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiState {
+    pub(crate) app: App,
+    pub(crate) stopping: CancellationToken,
+}
+
+/// Requests never need a body larger than this; bigger ones get 413 before any handler.
+const MAX_BODY: usize = 64 * 1024;
+
+pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
+    let state = ApiState { app, stopping };
+    let api = Router::new()
+        .route("/api/1/{account}/eventstream", get(eventstream::get))
+        .route("/healthz", get(healthz))
+        .with_state(state.clone());
+    Router::new()
+        .merge(api)
+        .merge(crate::pages::router(state.app))
+        .fallback(error::not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        // Longer than the longest long-poll (60 s), so `wait` is never cut short.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(90),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}

@@ -1,0 +1,46 @@
+//! What the handlers share: the stores and the configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventlog::{Clock, EventLog};
+use shop::ShopStore;
+
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How often the retention purge runs.
+    pub purge_interval: Duration,
+    /// How often expired reservations are released.
+    pub expiry_interval: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            purge_interval: Duration::from_secs(30),
+            expiry_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The application state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub(crate) shop: ShopStore,
+    pub(crate) log: EventLog,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: AppConfig,
+}
+
+impl App {
+    /// `clock` is the one the event log was opened with; authentication checks request
+    /// timestamps against it too.
+    pub fn new(shop: ShopStore, log: EventLog, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        App {
+            shop,
+            log,
+            clock,
+            config,
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Supervised background loops: retention, reservation expiry and the outbox relay. Each stops on the shutdown token; a failing iteration is
+//! logged and retried at the next tick rather than taking the server down.
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::App;
+
+#[derive(Debug)]
+pub(crate) struct Background {
+    tasks: JoinSet<()>,
+}
+
+impl Background {
+    pub(crate) async fn join(mut self) {
+        while let Some(done) = self.tasks.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "background task panicked");
+            }
+        }
+    }
+}
+
+pub(crate) fn spawn(app: &App, stopping: CancellationToken) -> Background {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(retention_loop(app.clone(), stopping.clone()));
+    tasks.spawn(expiry_loop(app.clone(), stopping.clone()));
+    tasks.spawn(crate::relay::run(app.clone(), stopping));
+    Background { tasks }
+}
+
+/// Deletes items older than the retention window, so nothing older is kept on disk.
+async fn retention_loop(app: App, stopping: CancellationToken) {
+    let mut tick = tokio::time::interval(app.config.purge_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopping.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match app.log.purge().await {
+            Ok(report) if report.deleted > 0 => {
+                tracing::info!(deleted = report.deleted, "retention purge");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "retention purge failed; retrying at the next tick")
+            }
+        }
+    }
+}
+
+/// Releases the seats of reservations that ran out, and forgets idle sessions.
+async fn expiry_loop(app: App, stopping: CancellationToken) {
+    let mut tick = tokio::time::interval(app.config.expiry_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopping.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = crate::pages::now(&app);
+        match app.shop.expire_orders(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "reservations expired"),
+            Err(e) => {
+                tracing::error!(error = %e, "expiring reservations failed; retrying at the next tick")
+            }
+        }
+        if let Err(e) = app.shop.purge_sessions(now).await {
+            tracing::error!(error = %e, "purging idle sessions failed; retrying at the next tick");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Checkout: the customer, delivery and payment panels the widget's `panels` shows, and
+//! the step to the payment provider.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use shop::{CustomerInfo, OrderStatus, ShopRule};
+
+use super::error::PageError;
+use super::form::{Fields, back_with, redirect};
+use super::params;
+use super::session::{Shopper, now, shopper};
+use super::shopping::PageQuery;
+use super::views::{CheckoutPage, Choice, SummaryLine};
+use crate::App;
+
+/// `checkout_start`, from the basket's checkout button.
+pub(crate) async fn start(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let shopper = shopper(&app, &account, &headers).await?;
+    shopper.check_csrf(Fields(fields).get("csrf"))?;
+    match app
+        .shop
+        .start_checkout(&shopper.account, &shopper.session.id, now(&app))
+        .await
+    {
+        Ok(_) => Ok(redirect(format!("{}/shop/checkout", shopper.base))),
+        Err(e) => back_with(&format!("{}/shop/basket", shopper.base), e),
+    }
+}
+
+/// The checkout page (`pageview` `checkout`).
+pub(crate) async fn checkout_page(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    Query(query): PageQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let shopper = shopper(&app, &account, &headers).await?;
+    let order = app
+        .shop
+        .current_order(&shopper.account, &shopper.session.id)
+        .await?
+        .filter(|o| o.status == OrderStatus::Open);
+    let Some(order) = order.filter(|o| !o.state.tickets.is_empty() || !o.state.products.is_empty())
+    else {
+        return Ok(redirect(format!("{}/shop/basket?msg=empty", shopper.base)));
+    };
+    app.shop
+        .record_pageview(&shopper.account, &shopper.session.id, "checkout", now(&app))
+        .await?;
+    let params = &shopper.session.params;
+    let (deliveries, payments) = app.shop.scenarios(&shopper.account).await?;
+    let state = &order.state;
+    let show_customer = params::panel_shown(params, "customer");
+    let show_delivery = params::panel_shown(params, "delivery");
+    let show_payment = params::panel_shown(params, "payment");
+    let customer_done = state.customerid.is_some();
+    let delivery_done = state.deliveryscenarioid.is_some();
+    let payment_done = state.paymentscenarioid.is_some();
+    let t = shopper.texts();
+    let page = CheckoutPage {
+        t,
+        base: &shopper.base,
+        csrf: &shopper.session.csrf,
+        lines: SummaryLine::for_order(state),
+        total: state.totalamount,
+        message: t.message(query.get("msg").map(String::as_str)),
+        show_customer,
+        customer_done,
+        customer_name: order.customer_name.as_deref().unwrap_or(""),
+        customer_email: order.customer_email.as_deref().unwrap_or(""),
+        show_delivery,
+        delivery_done,
+        deliveries: deliveries
+            .into_iter()
+            .map(|d| Choice {
+                selected: state.deliveryscenarioid == Some(d.id),
+                id: d.id,
+                name: d.name,
+            })
+            .collect(),
+        show_payment,
+        payment_done,
+        payments: payments
+            .into_iter()
+            .map(|p| Choice {
+                selected: state.paymentscenarioid == Some(p.id),
+                id: p.id,
+                name: p.name,
+            })
+            .collect(),
+        can_pay: (!show_customer || customer_done)
+            && (!show_delivery || delivery_done)
+            && (!show_payment || payment_done),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn checked(
+    app: &App,
+    account: &str,
+    headers: &HeaderMap,
+    fields: Vec<(String, String)>,
+) -> Result<(Shopper, Fields, String), PageError> {
+    let shopper = shopper(app, account, headers).await?;
+    let fields = Fields(fields);
+    shopper.check_csrf(fields.get("csrf"))?;
+    let back = format!("{}/shop/checkout", shopper.base);
+    Ok((shopper, fields, back))
+}
+
+fn done<T>(result: Result<T, shop::Error>, back: String) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(redirect(back)),
+        Err(e) => back_with(&back, e),
+    }
+}
+
+/// The customer panel (`checkout_addcustomerinfo`).
+pub(crate) async fn customer(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (shopper, fields, back) = checked(&app, &account, &headers, fields).await?;
+    let info = match CustomerInfo::parse(
+        fields.get("name").unwrap_or(""),
+        fields.get("email").unwrap_or(""),
+    ) {
+        Ok(info) => info,
+        Err(rule) => return back_with(&back, rule.into()),
+    };
+    let result = app
+        .shop
+        .set_customer(&shopper.account, &shopper.session.id, info, now(&app))
+        .await;
+    done(result, back)
+}
+
+/// The delivery panel (`checkout_adddeliveryinfo`).
+pub(crate) async fn delivery(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (shopper, fields, back) = checked(&app, &account, &headers, fields).await?;
+    let Ok(scenario) = fields.id("deliveryscenario") else {
+        return back_with(
+            &back,
+            ShopRule::InvalidInput("choose a delivery option").into(),
+        );
+    };
+    let result = app
+        .shop
+        .set_delivery(&shopper.account, &shopper.session.id, scenario, now(&app))
+        .await;
+    done(result, back)
+}
+
+/// The payment panel (`checkout_addpaymentinfo`).
+pub(crate) async fn payment(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (shopper, fields, back) = checked(&app, &account, &headers, fields).await?;
+    let Ok(scenario) = fields.id("paymentscenario") else {
+        return back_with(
+            &back,
+            ShopRule::InvalidInput("choose a payment method").into(),
+        );
+    };
+    let result = app
+        .shop
+        .set_payment(&shopper.account, &shopper.session.id, scenario, now(&app))
+        .await;
+    done(result, back)
+}
+
+/// To the payment provider (`checkout_initiatepayment`).
+pub(crate) async fn pay(
+    State(app): State<App>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (shopper, _, back) = checked(&app, &account, &headers, fields).await?;
+    match app
+        .shop
+        .initiate_payment(&shopper.account, &shopper.session.id, now(&app))
+        .await
+    {
+        Ok(token) => Ok(redirect(format!("{}/psp/{token}", shopper.base))),
+        Err(e) => back_with(&back, e),
+    }
+}

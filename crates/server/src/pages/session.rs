@@ -1,0 +1,98 @@
+//! The essential session cookie and the CSRF check of forms.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use protocol::{AccountName, Timestamp, constant_time_eq};
+use shop::Session;
+
+use super::error::PageError;
+use super::i18n::Texts;
+use crate::App;
+
+pub(crate) const COOKIE: &str = "ts_session";
+
+/// The shopper behind a request: the account of the URL and the session of the cookie.
+#[derive(Debug)]
+pub(crate) struct Shopper {
+    pub(crate) account: AccountName,
+    pub(crate) session: Session,
+    /// `/widgets/{account}`: where this account's pages live.
+    pub(crate) base: String,
+}
+
+impl Shopper {
+    pub(crate) fn texts(&self) -> &'static Texts {
+        Texts::for_lang(Some(&self.session.lang))
+    }
+
+    /// Refuses a form whose token is not this session's.
+    pub(crate) fn check_csrf(&self, token: Option<&str>) -> Result<(), PageError> {
+        let ok =
+            token.is_some_and(|t| constant_time_eq(t.as_bytes(), self.session.csrf.as_bytes()));
+        if ok {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden(
+                "this form has expired or did not come from this shop: reload the page and try again",
+            ))
+        }
+    }
+}
+
+pub(crate) fn account_name(raw: &str) -> Result<AccountName, PageError> {
+    AccountName::parse(raw).map_err(|_| PageError::NotFound("there is no shop here"))
+}
+
+pub(crate) fn base_path(account: &AccountName) -> String {
+    format!("/widgets/{account}")
+}
+
+/// The session id in the request's cookie, if any.
+pub(crate) fn cookie_session(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The `Set-Cookie` value: HttpOnly, SameSite=Lax, scoped to the account's pages, Secure
+/// when the request came over HTTPS (directly or through a proxy that says so).
+pub(crate) fn set_cookie(account: &AccountName, session: &str, headers: &HeaderMap) -> HeaderValue {
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let secure = if https { "; Secure" } else { "" };
+    let value =
+        format!("{COOKIE}={session}; Path=/widgets/{account}; HttpOnly; SameSite=Lax{secure}");
+    // Built only from hex and a validated account name.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The shopper of a request to a page inside a session.
+pub(crate) async fn shopper(
+    app: &App,
+    account: &str,
+    headers: &HeaderMap,
+) -> Result<Shopper, PageError> {
+    let account = account_name(account)?;
+    let id = cookie_session(headers).ok_or(PageError::NoSession)?;
+    let session = app
+        .shop
+        .session(&account, &id)
+        .await?
+        .ok_or(PageError::NoSession)?;
+    let base = base_path(&account);
+    Ok(Shopper {
+        account,
+        session,
+        base,
+    })
+}
+
+pub(crate) fn now(app: &App) -> Timestamp {
+    Timestamp::from_unix_ms(i64::try_from(app.clock.now_ms()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,531 @@
+//! Black-box tests of the eventstream API (spec section 5): a real server on port 0 with a
+//! temporary data dir, spoken to over HTTP. Items are appended through the event log.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventlog::{Backend, Clock, EventLog, ManualClock, NewItem, OpenOptions};
+use protocol::{AccountName, HmacAuthorization, ItemId, Timestamp, item_json};
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::{App, AppConfig};
+use shop::{KeyKind, KeyPair, ShopStore};
+use tokio::sync::oneshot;
+
+const RETENTION: Duration = Duration::from_secs(4 * 3600);
+
+struct TestApp {
+    base: String,
+    log: EventLog,
+    clock: ManualClock,
+    account: AccountName,
+    key: KeyPair,
+    other_key: KeyPair,
+    widget_key: KeyPair,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = ShopStore::open(dir.path()).await.unwrap();
+    let account = AccountName::parse("club").unwrap();
+    let other = AccountName::parse("other").unwrap();
+    shop.create_account(&account).await.unwrap();
+    shop.create_account(&other).await.unwrap();
+    let key = shop.create_key(&account, KeyKind::Api).await.unwrap();
+    let other_key = shop.create_key(&other, KeyKind::Api).await.unwrap();
+    let widget_key = shop.create_key(&account, KeyKind::Widget).await.unwrap();
+
+    // The clock starts at real time so HMAC timestamps signed now are fresh; tests that
+    // need retention move it.
+    let clock = ManualClock::new(now_ms());
+    let mut options = OpenOptions::new(Backend::Embedded {
+        dir: dir.path().join("eventlog"),
+    });
+    options.retention = RETENTION;
+    options.clock = Arc::new(clock.clone());
+    let log = EventLog::open(options).await.unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = App::new(
+        shop,
+        log.clone(),
+        Arc::new(clock.clone()),
+        AppConfig::default(),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::run(listener, app, async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base,
+        log,
+        clock,
+        account,
+        key,
+        other_key,
+        widget_key,
+        http: reqwest::Client::new(),
+        stop: Some(stop),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    fn url(&self, query: &str) -> String {
+        format!("{}/api/1/club/eventstream{query}", self.base)
+    }
+
+    async fn get(&self, query: &str) -> (StatusCode, Value) {
+        self.get_as(&self.key, "club", query).await
+    }
+
+    async fn get_as(&self, key: &KeyPair, account: &str, query: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}/api/1/{account}/eventstream{query}", self.base))
+            .basic_auth(&key.accesskey, Some(key.secretkey.expose()))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn get_hmac(&self, secret: &str, ts: &str) -> (StatusCode, Value) {
+        let header = HmacAuthorization::header_value(&self.key.accesskey, "club", ts, secret);
+        let response = self
+            .http
+            .get(self.url(""))
+            .header("Authorization", header)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Appends `n` items of `kind` and returns their ids.
+    async fn append(&self, kind: &str, n: usize) -> Vec<ItemId> {
+        let items = (0..n)
+            .map(|i| NewItem {
+                ts: Timestamp::from_unix_ms(self.clock.now_ms() as i64),
+                kind: kind.to_owned(),
+                data: format!(r#"{{"n":{i},"ref":"user1"}}"#),
+            })
+            .collect();
+        self.log.append(&self.account, items, None).await.unwrap()
+    }
+
+    async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.server.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+fn ids(page: &Value) -> Vec<ItemId> {
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn hmac_ts(offset_secs: i64) -> String {
+    let ms = now_ms() as i64 + offset_secs * 1000;
+    Timestamp::from_unix_ms(ms).to_string()
+}
+
+#[tokio::test]
+async fn an_empty_stream_answers_exactly_as_specified() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .get(app.url(""))
+        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"results":[],"nextid":"0","moreresults":false,"oldestid":null,"gap":false}"#
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn items_are_served_as_stored_bytes() {
+    let app = spawn_app().await;
+    let appended = app.append("webshop:pageview", 1).await;
+    let body = app
+        .http
+        .get(app.url(""))
+        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ts = Timestamp::from_unix_ms(app.clock.now_ms() as i64);
+    let item = item_json(
+        appended[0],
+        ts,
+        "webshop:pageview",
+        r#"{"n":0,"ref":"user1"}"#,
+    );
+    assert_eq!(
+        body,
+        format!(
+            r#"{{"results":[{item}],"nextid":"{}","moreresults":false,"oldestid":"{}","gap":false}}"#,
+            appended[0].successor(),
+            appended[0]
+        )
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn basic_auth_rejects_missing_and_wrong_credentials() {
+    let app = spawn_app().await;
+
+    let response = app.http.get(app.url("")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 401);
+    assert!(body["message"].as_str().unwrap().contains("credentials"));
+
+    let wrong_secret = KeyPair {
+        accesskey: app.key.accesskey.clone(),
+        secretkey: shop::Secret::new("0".repeat(48)),
+    };
+    let unknown = KeyPair {
+        accesskey: "f".repeat(24),
+        secretkey: app.key.secretkey.clone(),
+    };
+    for key in [&wrong_secret, &unknown, &app.widget_key] {
+        let (status, body) = app.get_as(key, "club", "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], 401);
+    }
+
+    for header in [
+        "Basic !!!",
+        "Basic Zm9v",
+        "Bearer abc",
+        "TM-HMAC-SHA256 key=x",
+    ] {
+        let response = app
+            .http
+            .get(app.url(""))
+            .header("Authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{header}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hmac_auth_accepts_fresh_signatures_and_rejects_stale_future_and_wrong_ones() {
+    let app = spawn_app().await;
+    let secret = app.key.secretkey.expose().to_owned();
+
+    for offset in [0, -29 * 60, 4 * 60] {
+        let (status, body) = app.get_hmac(&secret, &hmac_ts(offset)).await;
+        assert_eq!(status, StatusCode::OK, "offset {offset}: {body}");
+    }
+    let (status, body) = app.get_hmac(&secret, &hmac_ts(-31 * 60)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["message"].as_str().unwrap().contains("old"), "{body}");
+
+    let (status, body) = app.get_hmac(&secret, &hmac_ts(6 * 60)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["message"].as_str().unwrap().contains("future"),
+        "{body}"
+    );
+
+    let (status, _) = app.get_hmac(&"0".repeat(48), &hmac_ts(0)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _) = app.get_hmac(&secret, "yesterday").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Signed for another account's name: the signature covers the account.
+    let header = HmacAuthorization::header_value(&app.key.accesskey, "other", &hmac_ts(0), &secret);
+    let response = app
+        .http
+        .get(app.url(""))
+        .header("Authorization", header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn keys_of_another_account_get_the_same_403_whether_or_not_the_account_exists() {
+    let app = spawn_app().await;
+    let (status, existing) = app.get_as(&app.other_key, "club", "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(existing["code"], 403);
+    let (status, missing) = app.get_as(&app.key, "nosuchaccount", "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(existing, missing);
+
+    // The same through HMAC.
+    let header = HmacAuthorization::header_value(
+        &app.key.accesskey,
+        "other",
+        &hmac_ts(0),
+        app.key.secretkey.expose(),
+    );
+    let response = app
+        .http
+        .get(format!("{}/api/1/other/eventstream", app.base))
+        .header("Authorization", header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_parameters_get_400_naming_the_parameter() {
+    let app = spawn_app().await;
+    app.append("webshop:pageview", 3).await;
+    let cases = [
+        ("?id=abc", "`id`"),
+        ("?id=1-", "`id`"),
+        ("?id=-5", "`id`"),
+        ("?ts=yesterday", "`ts`"),
+        ("?ts=2022-09-26T09:00:00%2B99", "`ts`"),
+        ("?id=0&ts=2022-09-26T09:00:00", "`id` and `ts`"),
+        ("?limit=0", "`limit`"),
+        ("?limit=10001", "`limit`"),
+        ("?limit=ten", "`limit`"),
+        ("?wait=61", "`wait`"),
+        ("?wait=-1", "`wait`"),
+        ("?wait=1.5", "`wait`"),
+        ("?eventtypes=a,,b", "`eventtypes`"),
+        ("?id=1&id=2", "query string"),
+    ];
+    for (query, needle) in cases {
+        let (status, body) = app.get(query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], 400);
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn paging_follows_nextid_until_moreresults_is_false() {
+    let app = spawn_app().await;
+    let mut appended = Vec::new();
+    for _ in 0..5 {
+        appended.extend(app.append("webshop:pageview", 5).await);
+        app.clock.advance(Duration::from_millis(1));
+    }
+    let mut seen = Vec::new();
+    let mut query = "?limit=10".to_owned();
+    let mut pages = 0;
+    loop {
+        let (status, page) = app.get(&query).await;
+        assert_eq!(status, StatusCode::OK);
+        pages += 1;
+        let page_ids = ids(&page);
+        assert!(page_ids.len() <= 10);
+        if let Some(last) = page_ids.last() {
+            assert_eq!(page["nextid"], last.successor().to_string());
+        }
+        assert_eq!(page["oldestid"], appended[0].to_string());
+        assert_eq!(page["gap"], false);
+        seen.extend(page_ids);
+        if page["moreresults"] == false {
+            break;
+        }
+        query = format!("?limit=10&id={}", page["nextid"].as_str().unwrap());
+    }
+    assert_eq!(seen, appended);
+    assert!(pages >= 3, "25 items with limit 10 take at least 3 pages");
+
+    // Reading from an id inside the stream, in the <ms> form too.
+    let (_, page) = app.get(&format!("?id={}", appended[7])).await;
+    assert_eq!(ids(&page), appended[7..]);
+    let (_, page) = app.get(&format!("?id={}", appended[5].ms)).await;
+    assert_eq!(ids(&page)[0].ms, appended[5].ms);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn eventtypes_filter_and_nextid_advances_past_filtered_items() {
+    let app = spawn_app().await;
+    let views = app.append("webshop:pageview", 2).await;
+    let adds = app.append("webshop:add_tickets", 1).await;
+    let more_views = app.append("webshop:pageview", 2).await;
+
+    let (_, page) = app.get("?eventtypes=webshop:add_tickets").await;
+    assert_eq!(ids(&page), adds);
+    // Scanned to the end: nextid is past the pageviews that were filtered out.
+    assert_eq!(page["nextid"], more_views[1].successor().to_string());
+    assert_eq!(page["moreresults"], false);
+
+    let (_, page) = app
+        .get("?eventtypes=webshop:add_tickets,webshop:pageview")
+        .await;
+    assert_eq!(ids(&page).len(), 5);
+
+    let (_, page) = app.get("?eventtypes=webshop:unknown_type").await;
+    assert_eq!(ids(&page), Vec::<ItemId>::new());
+    assert_eq!(page["nextid"], more_views[1].successor().to_string());
+
+    let (_, page) = app.get("?eventtypes=webshop:pageview&limit=2").await;
+    assert_eq!(ids(&page), views);
+    assert_eq!(page["moreresults"], true);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ts_reads_from_the_first_item_at_or_after_the_instant() {
+    let app = spawn_app().await;
+    let early = app.append("webshop:pageview", 1).await;
+    app.clock.advance(Duration::from_secs(10));
+    let late = app.append("webshop:pageview", 1).await;
+    let between = Timestamp::from_unix_ms(early[0].ms as i64 + 5000).to_string();
+    for suffix in ["", "Z", "%2B0000", "%2B00:00"] {
+        let (status, page) = app.get(&format!("?ts={between}{suffix}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ids(&page), late, "suffix {suffix}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn gap_is_reported_after_retention_deleted_unread_items() {
+    let app = spawn_app().await;
+    let old = app.append("webshop:pageview", 3).await;
+    app.clock.advance(RETENTION + Duration::from_secs(60));
+    let fresh = app.append("webshop:pageview", 2).await;
+
+    // Expired items are not served, even before the purge runs.
+    let (_, page) = app.get(&format!("?id={}", old[0])).await;
+    assert_eq!(ids(&page), fresh);
+    assert_eq!(page["gap"], true);
+    assert_eq!(page["oldestid"], fresh[0].to_string());
+
+    app.log.purge().await.unwrap();
+    let (_, page) = app.get(&format!("?id={}", old[1])).await;
+    assert_eq!(page["gap"], true);
+    // A reader that had read everything old has missed nothing.
+    let (_, page) = app.get(&format!("?id={}", old[2].successor())).await;
+    assert_eq!(page["gap"], false);
+    assert_eq!(ids(&page), fresh);
+    // Reading from the oldest retained item is never a gap.
+    let (_, page) = app.get("").await;
+    assert_eq!(page["gap"], false);
+    assert_eq!(ids(&page), fresh);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_long_poll_wakes_up_on_append() {
+    let app = Arc::new(spawn_app().await);
+    let (_, page) = app.get("").await;
+    let next = page["nextid"].as_str().unwrap().to_owned();
+
+    let reader = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let (status, page) = app.get(&format!("?id={next}&wait=30")).await;
+            (status, page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!reader.is_finished(), "the request should be waiting");
+    let appended = app.append("webshop:checkout_start", 1).await;
+    let (status, page, elapsed) = reader.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&page), appended);
+    // Woken by the append, not by the 30 s timeout.
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+
+    // With nothing appended, the wait ends empty.
+    let next = page["nextid"].as_str().unwrap();
+    let started = Instant::now();
+    let (status, page) = app.get(&format!("?id={next}&wait=1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&page), Vec::<ItemId>::new());
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(page["nextid"], next);
+}
+
+#[tokio::test]
+async fn shutdown_answers_waiting_long_polls_at_once() {
+    let app = spawn_app().await;
+    let http = app.http.clone();
+    let url = app.url("?wait=60");
+    let key = app.key.clone();
+    let reader = tokio::spawn(async move {
+        http.get(url)
+            .basic_auth(&key.accesskey, Some(key.secretkey.expose()))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    app.stop().await;
+    assert_eq!(reader.await.unwrap(), StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn health_and_unknown_routes() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .http
+        .get(format!("{}/api/1/club/nothing", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], 404);
+    app.stop().await;
+}
