@@ -1,0 +1,346 @@
+//! Black-box tests of `ticketstream loadgen`: simulated shoppers against the real server,
+//! then the whole eventstream compared with what loadgen says the server acknowledged,
+//! per ref and action type. Untracked shoppers must have left nothing.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The 11 action types of the tracking contract.
+const TYPES: [&str; 11] = [
+    "webshop:pageview",
+    "webshop:add_tickets",
+    "webshop:remove_tickets",
+    "webshop:add_products",
+    "webshop:remove_products",
+    "webshop:checkout_start",
+    "webshop:checkout_addcustomerinfo",
+    "webshop:checkout_adddeliveryinfo",
+    "webshop:checkout_addpaymentinfo",
+    "webshop:checkout_initiatepayment",
+    "webshop:checkout_confirm",
+];
+
+type Counts = BTreeMap<String, BTreeMap<String, u64>>;
+
+fn ticketstream(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketstream"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The last line of stdout, which must be one JSON object.
+fn last_json_line(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "status {:?}, stderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve --demo` on a free port; returns the server and its base URL.
+fn serve_demo(dir: &Path) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ticketstream"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let server = Server(child);
+    // Keep draining stdout after the curl line, so the server never writes to a closed pipe.
+    let (found, curl_line) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(rest) = line.trim().strip_prefix("curl -u '") {
+                let _ = found.send(rest.to_owned());
+            }
+        }
+    });
+    let rest = curl_line
+        .recv_timeout(Duration::from_secs(60))
+        .expect("serve --demo printed no curl line");
+    let (_, url) = rest.split_once("' '").unwrap();
+    let base = url
+        .trim_end_matches('\'')
+        .strip_suffix("/api/1/demo/eventstream")
+        .unwrap();
+    (server, base.to_owned())
+}
+
+/// The whole eventstream of the demo account, oldest first.
+async fn read_stream(base: &str, accesskey: &str, secretkey: &str) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let mut items = Vec::new();
+    let mut id = "0".to_owned();
+    loop {
+        let response = client
+            .get(format!("{base}/api/1/demo/eventstream"))
+            .query(&[("id", id.as_str()), ("limit", "10000")])
+            .basic_auth(accesskey, Some(secretkey))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        if let Some(results) = page["results"].as_array() {
+            items.extend(results.iter().cloned());
+        }
+        id = page["nextid"].as_str().unwrap().to_owned();
+        if page["moreresults"] != Value::Bool(true) {
+            return items;
+        }
+    }
+}
+
+/// Items per ref and type; items without a string ref are counted under `None`.
+fn count(items: &[Value]) -> (Counts, u64) {
+    let mut counts = Counts::new();
+    let mut without_ref = 0;
+    for item in items {
+        let kind = item["type"].as_str().unwrap().to_owned();
+        match item["data"]["ref"].as_str() {
+            Some(r) => {
+                *counts
+                    .entry(r.to_owned())
+                    .or_default()
+                    .entry(kind)
+                    .or_default() += 1
+            }
+            None => without_ref += 1,
+        }
+    }
+    (counts, without_ref)
+}
+
+fn as_counts(value: &Value) -> Counts {
+    value
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(r, per_type)| {
+            let per_type = per_type
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(t, n)| (t.clone(), n.as_u64().unwrap()))
+                .collect();
+            (r.clone(), per_type)
+        })
+        .collect()
+}
+
+fn get(counts: &Counts, r: &str, kind: &str) -> u64 {
+    counts
+        .get(r)
+        .and_then(|c| c.get(kind))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Differences between the stream and the acknowledged counts: every acknowledged action
+/// must be there, and at most the uncertain ones (of failed requests) on top.
+fn mismatches(stream: &Counts, acknowledged: &Counts, uncertain: &Counts) -> Vec<String> {
+    let refs: BTreeSet<&String> = stream.keys().chain(acknowledged.keys()).collect();
+    let mut out = Vec::new();
+    for r in refs {
+        if !acknowledged.contains_key(r) {
+            out.push(format!(
+                "ref {r:?} is in the stream but loadgen never used it"
+            ));
+            continue;
+        }
+        let kinds: BTreeSet<&String> = stream
+            .get(r)
+            .into_iter()
+            .chain(acknowledged.get(r))
+            .flat_map(|c| c.keys())
+            .collect();
+        for kind in kinds {
+            let (seen, acked) = (get(stream, r, kind), get(acknowledged, r, kind));
+            let extra = get(uncertain, r, kind);
+            if seen < acked || seen > acked + extra {
+                out.push(format!(
+                    "ref {r:?} {kind}: {seen} in the stream, {acked} acknowledged (+{extra} uncertain)"
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_eventstream_holds_exactly_the_acknowledged_actions_of_tracked_shoppers() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = last_json_line(&ticketstream(dir.path(), &["demo", "init", "--json"]));
+    let accesskey = demo["api"]["accesskey"].as_str().unwrap().to_owned();
+    let secretkey = demo["api"]["secretkey"].as_str().unwrap().to_owned();
+    let (_server, base) = serve_demo(dir.path());
+
+    let output = ticketstream(
+        dir.path(),
+        &[
+            "loadgen",
+            "--url",
+            &base,
+            "--account",
+            "demo",
+            "--shoppers",
+            "40",
+            "--concurrency",
+            "8",
+            "--seed",
+            "7",
+            "--json",
+        ],
+    );
+    let summary = last_json_line(&output);
+    assert_eq!(summary["errors"], 0, "{summary}");
+    assert_eq!(summary["shoppers"], 40);
+    assert!(summary["orders_confirmed"].as_u64().unwrap() > 0);
+    assert!(summary["untracked_actions"].as_u64().unwrap() > 0);
+    let acknowledged = as_counts(&summary["acknowledged"]);
+    let uncertain = as_counts(&summary["uncertain"]);
+    // The default tracked share is 0.8, and every tracked shopper has its own ref.
+    assert_eq!(acknowledged.len(), 32);
+    let refs: Vec<&String> = acknowledged.keys().collect();
+    assert!(refs.iter().any(|r| r.contains('<') && r.contains('"')));
+    assert!(refs.iter().any(|r| !r.is_ascii()));
+    assert!(refs.iter().any(|r| r.len() == 512));
+
+    // Items appear within ~100 ms of the response: poll until the stream matches, then
+    // look once more a little later, so items that arrive late are caught too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (stream, _) = count(&read_stream(&base, &accesskey, &secretkey).await);
+        if mismatches(&stream, &acknowledged, &uncertain).is_empty() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let items = read_stream(&base, &accesskey, &secretkey).await;
+    let (stream, without_ref) = count(&items);
+
+    assert_eq!(
+        without_ref, 0,
+        "items without a ref: untracked shoppers were recorded"
+    );
+    let problems = mismatches(&stream, &acknowledged, &uncertain);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let seen: BTreeSet<&str> = items.iter().map(|i| i["type"].as_str().unwrap()).collect();
+    for kind in TYPES {
+        assert!(seen.contains(kind), "no {kind} in the whole run: {seen:?}");
+    }
+    let confirmed: u64 = acknowledged
+        .values()
+        .map(|c| c.get("webshop:checkout_confirm").copied().unwrap_or(0))
+        .sum();
+    assert!(confirmed <= summary["orders_confirmed"].as_u64().unwrap());
+}
+
+#[test]
+fn loadgen_counts_errors_and_carries_on_when_no_server_answers() {
+    // A port nobody listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let output = ticketstream(
+        dir.path(),
+        &[
+            "loadgen",
+            "--url",
+            &url,
+            "--account",
+            "demo",
+            "--shoppers",
+            "6",
+            "--concurrency",
+            "2",
+            "--seed",
+            "1",
+            "--json",
+        ],
+    );
+    let summary = last_json_line(&output);
+    assert_eq!(summary["shoppers"], 6, "{summary}");
+    assert_eq!(summary["errors"], 6, "{summary}");
+    assert_eq!(summary["orders_confirmed"], 0);
+    assert_eq!(summary["untracked_actions"], 0);
+    // Entering the shop records nothing, so a failed entry leaves nothing uncertain.
+    let acknowledged = as_counts(&summary["acknowledged"]);
+    assert!(acknowledged.values().all(BTreeMap::is_empty), "{summary}");
+    assert!(as_counts(&summary["uncertain"]).is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("shopper 0: GET "));
+}
+
+#[test]
+fn loadgen_without_json_prints_a_summary_for_people() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let output = ticketstream(
+        dir.path(),
+        &[
+            "loadgen",
+            "--url",
+            &url,
+            "--account",
+            "demo",
+            "--shoppers",
+            "1",
+        ],
+    );
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("1 shopper (1 tracked"), "{stdout}");
+    assert!(stdout.contains("errors: 1"), "{stdout}");
+
+    let bad = ticketstream(
+        dir.path(),
+        &[
+            "loadgen",
+            "--url",
+            &url,
+            "--account",
+            "demo",
+            "--shoppers",
+            "1",
+            "--tracked-ratio",
+            "1.5",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--tracked-ratio"));
+}
