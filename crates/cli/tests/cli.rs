@@ -92,9 +92,16 @@ impl Drop for Server {
     }
 }
 
-/// Starts `serve --demo` on a free port and returns the printed curl line's credentials
-/// and URL.
-fn serve_demo(dir: &Path) -> (Server, String, String) {
+/// What `serve --demo` printed before serving.
+struct Printed {
+    credentials: String,
+    eventstream: String,
+    flow: String,
+    widget: String,
+}
+
+/// Starts `serve --demo` on a free port and returns the URLs and credentials it printed.
+fn serve_demo(dir: &Path) -> (Server, Printed) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ticketstream"))
         .arg("--data-dir")
         .arg(dir)
@@ -106,28 +113,45 @@ fn serve_demo(dir: &Path) -> (Server, String, String) {
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let server = Server(child);
     // Keep draining stdout after the curl line, so the server never writes to a closed pipe.
-    let (found, curl_line) = std::sync::mpsc::channel();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in stdout.lines().map_while(Result::ok) {
-            if let Some(rest) = line.trim().strip_prefix("curl -u '") {
-                let _ = found.send(rest.to_owned());
-            }
+            let _ = lines_tx.send(line.trim().to_owned());
         }
     });
-    let rest = curl_line
-        .recv_timeout(Duration::from_secs(60))
-        .expect("serve --demo printed no curl line");
-    let (credentials, rest) = rest.split_once("' '").unwrap();
-    let url = rest.trim_end_matches('\'');
-    (server, credentials.to_owned(), url.to_owned())
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve --demo printed no curl line");
+        if let Some(rest) = line.strip_prefix("curl -u '") {
+            let (credentials, rest) = rest.split_once("' '").unwrap();
+            let find = |needle: &str| {
+                seen.iter()
+                    .find(|l: &&String| l.contains(needle))
+                    .cloned()
+                    .unwrap_or_else(|| panic!("no line with {needle}: {seen:?}"))
+            };
+            let printed = Printed {
+                credentials: credentials.to_owned(),
+                eventstream: rest.trim_end_matches('\'').to_owned(),
+                flow: find("/flow/saleslink?"),
+                widget: find("/addtickets?"),
+            };
+            return (server, printed);
+        }
+        seen.push(line);
+    }
 }
 
 #[tokio::test]
-async fn serve_demo_prints_a_curl_line_that_reads_the_empty_stream_and_stops_on_sigterm() {
+async fn serve_demo_prints_working_links_and_a_curl_line_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, credentials, url) = serve_demo(dir.path());
-    let (accesskey, secretkey) = credentials.split_once(':').unwrap();
+    let (mut server, printed) = serve_demo(dir.path());
+    let (accesskey, secretkey) = printed.credentials.split_once(':').unwrap();
+    let url = printed.eventstream;
     assert!(url.ends_with("/api/1/demo/eventstream"), "{url}");
+    assert!(printed.flow.ends_with("&ref=demo-user"), "{}", printed.flow);
 
     let response = reqwest::Client::new()
         .get(&url)
@@ -140,6 +164,17 @@ async fn serve_demo_prints_a_curl_line_that_reads_the_empty_stream_and_stops_on_
         response.text().await.unwrap(),
         r#"{"results":[],"nextid":"0","moreresults":false,"oldestid":null,"gap":false}"#
     );
+
+    // The printed shop URLs open the shop: a session cookie and a redirect to a page.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for link in [&printed.flow, &printed.widget] {
+        let response = http.get(link.as_str()).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{link}");
+        assert!(response.headers().contains_key("set-cookie"), "{link}");
+    }
 
     let pid = server.0.id().to_string();
     assert!(
@@ -162,4 +197,124 @@ async fn serve_demo_prints_a_curl_line_that_reads_the_empty_stream_and_stops_on_
         waited += Duration::from_millis(50);
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn catalog_import_updates_in_place_and_names_the_line_of_a_broken_file() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        ticketstream(dir.path(), &["account", "create", "club"])
+            .status
+            .success()
+    );
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/catalog.toml");
+    for _ in 0..2 {
+        let out = ticketstream(
+            dir.path(),
+            &["catalog", "import", example, "--account", "club"],
+        );
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("imported 3 events"), "{stdout}");
+    }
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[[saleschannels]]\nid = 1\nname = \"Web\"\n\n[[events]]\nid = 5\nname = \"Show\"\ncapacity = -3\n",
+    )
+    .unwrap();
+    let out = ticketstream(
+        dir.path(),
+        &[
+            "catalog",
+            "import",
+            broken.to_str().unwrap(),
+            "--account",
+            "club",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.toml") && stderr.contains("line 8"),
+        "{stderr}"
+    );
+
+    let out = ticketstream(
+        dir.path(),
+        &["catalog", "import", example, "--account", "nope"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn widget_url_prints_a_url_signed_with_the_accounts_widget_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = stdout_json(&ticketstream(dir.path(), &["demo", "init", "--json"]));
+    let out = ticketstream(
+        dir.path(),
+        &[
+            "widget-url",
+            "--account",
+            "demo",
+            "--widget",
+            "addtickets",
+            "--param",
+            "event=10003",
+            "--param",
+            "returnurl=https://example.org/?a=b",
+            "--ref",
+            "user 1",
+            "--url",
+            "https://shop.example",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let params = [
+        ("event".to_owned(), "10003".to_owned()),
+        (
+            "returnurl".to_owned(),
+            "https://example.org/?a=b".to_owned(),
+        ),
+    ];
+    let expected = protocol::widget_url(
+        "https://shop.example",
+        "demo",
+        "addtickets",
+        &params,
+        demo["widget"]["accesskey"].as_str().unwrap(),
+        demo["widget"]["secretkey"].as_str().unwrap(),
+        Some("user 1"),
+    );
+    assert_eq!(url, expected);
+
+    let bad = ticketstream(
+        dir.path(),
+        &[
+            "widget-url",
+            "--account",
+            "demo",
+            "--widget",
+            "nope",
+            "--param",
+            "event=1",
+        ],
+    );
+    assert!(!bad.status.success());
+    let bad = ticketstream(
+        dir.path(),
+        &[
+            "widget-url",
+            "--account",
+            "demo",
+            "--widget",
+            "basket",
+            "--param",
+            "noequals",
+        ],
+    );
+    assert!(!bad.status.success());
 }
