@@ -143,6 +143,12 @@ pub(crate) struct ServeArgs {
     /// How long an unpaid order holds its seats.
     #[arg(long, default_value = "15m", value_parser = parse_duration, env = "TICKETSTREAM_RESERVATION")]
     pub(crate) reservation: Duration,
+    /// Eventstream requests per second one access key may make (more get 429).
+    #[arg(long, default_value_t = 100, env = "TICKETSTREAM_API_RATE")]
+    pub(crate) api_rate: u32,
+    /// Eventstream requests served at once, long-polls included (more get 503).
+    #[arg(long, default_value_t = 4096, env = "TICKETSTREAM_API_MAX_IN_FLIGHT")]
+    pub(crate) api_max_in_flight: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,12 @@ pub struct AppConfig {
     pub purge_interval: Duration,
     /// How often expired reservations are released.
     pub expiry_interval: Duration,
+    /// Eventstream requests per second one access key may make, sustained.
+    pub api_requests_per_second: u32,
+    /// Requests one key may make at once above the sustained rate.
+    pub api_burst: u32,
+    /// Eventstream requests served at once (long-polls included); more get 503.
+    pub api_max_in_flight: usize,
 }
 
 impl Default for AppConfig {
@@ -19,6 +25,9 @@ impl Default for AppConfig {
         AppConfig {
             purge_interval: Duration::from_secs(30),
             expiry_interval: Duration::from_secs(10),
+            api_requests_per_second: 100,
+            api_burst: 200,
+            api_max_in_flight: 4096,
         }
     }
 }

@@ -38,6 +38,10 @@ fn now_ms() -> u64 {
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with(AppConfig::default()).await
+}
+
+async fn spawn_app_with(config: AppConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let shop = ShopStore::open(dir.path()).await.unwrap();
     let account = AccountName::parse("club").unwrap();
@@ -60,12 +64,7 @@ async fn spawn_app() -> TestApp {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = App::new(
-        shop,
-        log.clone(),
-        Arc::new(clock.clone()),
-        AppConfig::default(),
-    );
+    let app = App::new(shop, log.clone(), Arc::new(clock.clone()), config);
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::run(listener, app, async move {
         let _ = stopped.await;
@@ -528,4 +527,159 @@ async fn health_and_unknown_routes() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], 404);
     app.stop().await;
+}
+
+/// Reads an SSE response until `n` more events (`id:` lines) arrived.
+async fn sse_events(response: &mut reqwest::Response, n: usize) -> Vec<(String, String, String)> {
+    let mut text = String::new();
+    loop {
+        let events: Vec<(String, String, String)> = text
+            .split("\n\n")
+            .filter(|block| block.contains("id: "))
+            .map(|block| {
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                (field("id: "), field("event: "), field("data: "))
+            })
+            .collect();
+        if events.len() >= n && text.ends_with("\n\n") {
+            return events;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no event {n} within 10 s; so far: {text:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn server_sent_events_stream_items_and_resume_after_last_event_id() {
+    let app = spawn_app().await;
+    let first = app.append("webshop:pageview", 1).await;
+    let mut response = app
+        .http
+        .get(app.url(""))
+        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let events = sse_events(&mut response, 1).await;
+    assert_eq!(events[0].0, first[0].to_string());
+    assert_eq!(events[0].1, "webshop:pageview");
+    let item: Value = serde_json::from_str(&events[0].2).unwrap();
+    assert_eq!(item["id"], first[0].to_string());
+
+    // Live: an append arrives on the open stream.
+    let second = app.append("webshop:add_tickets", 1).await;
+    let events = sse_events(&mut response, 1).await;
+    assert_eq!(events[0].0, second[0].to_string());
+    assert_eq!(events[0].1, "webshop:add_tickets");
+    drop(response);
+
+    // Reconnecting with Last-Event-ID resumes after it.
+    let mut response = app
+        .http
+        .get(app.url(""))
+        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+        .header("accept", "text/event-stream")
+        .header("last-event-id", first[0].to_string())
+        .send()
+        .await
+        .unwrap();
+    let events = sse_events(&mut response, 1).await;
+    assert_eq!(events[0].0, second[0].to_string());
+
+    let bad = app
+        .http
+        .get(app.url(""))
+        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+        .header("accept", "text/event-stream")
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_key_that_polls_too_fast_gets_429_with_retry_after() {
+    let app = spawn_app_with(AppConfig {
+        api_requests_per_second: 1,
+        api_burst: 3,
+        ..AppConfig::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = app
+            .http
+            .get(app.url(""))
+            .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(retry >= 1);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], 429);
+        }
+    }
+    assert_eq!(statuses[..3], [StatusCode::OK; 3]);
+    assert!(
+        statuses[3..].contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Another key has its own quota.
+    let (status, _) = app.get_as(&app.other_key, "other", "").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn requests_beyond_the_in_flight_cap_get_503_with_retry_after() {
+    let app = Arc::new(
+        spawn_app_with(AppConfig {
+            api_max_in_flight: 1,
+            ..AppConfig::default()
+        })
+        .await,
+    );
+    let waiting = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move { app.get("?wait=3").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = app
+        .http
+        .get(app.url(""))
+        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let (status, _) = waiting.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.get("").await;
+    assert_eq!(status, StatusCode::OK, "the slot is free again");
 }

@@ -411,7 +411,7 @@ async fn hostile_refs_round_trip_unaltered_and_never_reach_a_page() {
         "a+b c/d?e=f&g#h".to_owned(),
     ];
     for r in &refs {
-        assert_eq!(r.len() <= 512, true);
+        assert!(r.len() <= 512);
         let mut shopper = Shopper::new(&shop);
         let page = shopper.visit(&shop.flow_url(Some(r))).await;
         assert_eq!(page.status, StatusCode::OK);

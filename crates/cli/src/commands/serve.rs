@@ -97,7 +97,13 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         out.flush()?;
     }
 
-    let app = App::new(shop, log, clock, AppConfig::default());
+    let config = AppConfig {
+        api_requests_per_second: args.api_rate,
+        api_burst: args.api_rate.saturating_mul(2),
+        api_max_in_flight: args.api_max_in_flight,
+        ..AppConfig::default()
+    };
+    let app = App::new(shop, log, clock, config);
     server::run(listener, app, shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -19,12 +19,19 @@ const MAX_SKEW_AHEAD: Duration = Duration::from_secs(5 * 60);
 
 const BAD_CREDENTIALS: &str = "unknown access key or wrong secret key";
 
+/// Who a request is: the account it may read and the access key it used.
+#[derive(Debug)]
+pub(crate) struct Authorized {
+    pub(crate) account: AccountName,
+    pub(crate) accesskey: String,
+}
+
 /// Checks the request's credentials and that their key may read `path_account`.
 pub(crate) async fn authorize(
     app: &App,
     headers: &HeaderMap,
     path_account: &str,
-) -> Result<AccountName, ApiError> {
+) -> Result<Authorized, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or(ApiError::Unauthorized(
@@ -66,7 +73,10 @@ pub(crate) async fn authorize(
             "this key may not read this account's eventstream",
         ));
     }
-    Ok(key.account)
+    Ok(Authorized {
+        account: key.account,
+        accesskey: key.pair.accesskey,
+    })
 }
 
 fn decode_basic(encoded: &str) -> Result<(String, String), ApiError> {

@@ -15,6 +15,10 @@ pub(crate) enum ApiError {
     Forbidden(&'static str),
     #[error("no such endpoint")]
     NotFound,
+    #[error("this key polls too fast: wait {retry_after} s, or use `wait` to long-poll")]
+    TooManyRequests { retry_after: u64 },
+    #[error("the server is busy: try again in {retry_after} s")]
+    Overloaded { retry_after: u64 },
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -33,12 +37,20 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
         let message = self.to_string();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after } | ApiError::Overloaded { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        };
         let mut response = (
             status,
             axum::Json(Body {
@@ -47,6 +59,11 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

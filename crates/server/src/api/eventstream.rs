@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use eventlog::{ReadPage, ReadRequest};
-use protocol::EventstreamQuery;
+use protocol::{EventstreamQuery, ItemId, StartAt};
 
 use super::ApiState;
 use super::auth::authorize;
@@ -18,17 +18,33 @@ pub(crate) async fn get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let permit = state.limits.admit()?;
     let Path(account) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let account = authorize(&state.app, &headers, &account).await?;
+    let who = authorize(&state.app, &headers, &account).await?;
+    state.limits.check_rate(&who.accesskey)?;
+    let account = who.account;
 
     let raw: protocol::RawQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
     let query = EventstreamQuery::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let request = ReadRequest {
+    let mut request = ReadRequest {
         start: query.start,
         types: query.types,
         limit: query.limit,
     };
+
+    if wants_event_stream(&headers) {
+        if let Some(last) = last_event_id(&headers)? {
+            request.start = StartAt::Id(last.successor());
+        }
+        return Ok(super::sse::stream(
+            state.app.log.clone(),
+            account,
+            request,
+            state.stopping.clone(),
+            permit,
+        ));
+    }
 
     let log = &state.app.log;
     let page = if query.wait.is_zero() {
@@ -42,6 +58,29 @@ pub(crate) async fn get(
         }
     };
     Ok(page_response(&page))
+}
+
+fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().starts_with("text/event-stream"))
+        })
+}
+
+/// A reconnecting SSE client's position: it has the item with this id.
+fn last_event_id(headers: &HeaderMap) -> Result<Option<ItemId>, ApiError> {
+    match headers.get("last-event-id") {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::BadRequest("header Last-Event-ID: not an item id".into())),
+    }
 }
 
 fn page_response(page: &ReadPage) -> Response {

@@ -3,6 +3,8 @@
 mod auth;
 mod error;
 mod eventstream;
+mod limits;
+mod sse;
 
 use std::time::Duration;
 
@@ -21,13 +23,19 @@ use crate::App;
 pub(crate) struct ApiState {
     pub(crate) app: App,
     pub(crate) stopping: CancellationToken,
+    pub(crate) limits: std::sync::Arc<limits::Limits>,
 }
 
 /// Requests never need a body larger than this; bigger ones get 413 before any handler.
 const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
-    let state = ApiState { app, stopping };
+    let limits = std::sync::Arc::new(limits::Limits::new(&app.config));
+    let state = ApiState {
+        app,
+        stopping,
+        limits,
+    };
     let api = Router::new()
         .route("/api/1/{account}/eventstream", get(eventstream::get))
         .route("/healthz", get(healthz))
