@@ -23,7 +23,7 @@ pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
 pub use order::{
     CustomerInfo, MAX_PRODUCTS, MAX_TICKETS_PER_PRICE, OrderStatus, OrderView, PaymentOutcome,
-    PaymentView,
+    PaymentView, Scenario,
 };
 pub use outbox::OutboxRow;
 pub use session::{Session, WidgetParams};

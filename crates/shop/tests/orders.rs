@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use protocol::{AccountName, NumId, Ref, Timestamp};
 use serde_json::Value;
-use shop::{CustomerInfo, Error, PaymentOutcome, ShopRule, ShopStore};
+use shop::{CustomerInfo, Error, PaymentOutcome, Scenario, ShopRule, ShopStore};
 
 const T0: i64 = 1_790_000_000_000;
 
@@ -107,8 +107,12 @@ async fn a_tracked_purchase_records_every_step_with_the_order_after_it() {
     )
     .await
     .unwrap();
-    st.set_delivery(a, &s, NumId(10000), ts(7)).await.unwrap();
-    st.set_payment(a, &s, NumId(10001), ts(8)).await.unwrap();
+    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(7))
+        .await
+        .unwrap();
+    st.set_scenario(a, &s, Scenario::Payment, NumId(10001), ts(8))
+        .await
+        .unwrap();
     let token = st.initiate_payment(a, &s, ts(9)).await.unwrap();
     let paid = st
         .finish_payment(a, &token, PaymentOutcome::Paid, ts(10))
@@ -198,8 +202,12 @@ async fn an_untracked_session_writes_nothing_to_the_outbox() {
     )
     .await
     .unwrap();
-    st.set_delivery(a, &s, NumId(10000), ts(5)).await.unwrap();
-    st.set_payment(a, &s, NumId(10000), ts(6)).await.unwrap();
+    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(5))
+        .await
+        .unwrap();
+    st.set_scenario(a, &s, Scenario::Payment, NumId(10000), ts(6))
+        .await
+        .unwrap();
     let token = st.initiate_payment(a, &s, ts(7)).await.unwrap();
     st.finish_payment(a, &token, PaymentOutcome::Paid, ts(8))
         .await
@@ -303,7 +311,7 @@ async fn a_change_that_fails_writes_nothing_and_changes_nothing() {
     );
     assert!(
         shop.store
-            .set_delivery(a, &s, NumId(4242), ts(5))
+            .set_scenario(a, &s, Scenario::Delivery, NumId(4242), ts(5))
             .await
             .is_err()
     );
@@ -387,8 +395,12 @@ async fn expired_reservations_release_seats_and_cannot_be_paid() {
     )
     .await
     .unwrap();
-    st.set_delivery(a, &s, NumId(10000), ts(2)).await.unwrap();
-    st.set_payment(a, &s, NumId(10000), ts(3)).await.unwrap();
+    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(2))
+        .await
+        .unwrap();
+    st.set_scenario(a, &s, Scenario::Payment, NumId(10000), ts(3))
+        .await
+        .unwrap();
     let token = st.initiate_payment(a, &s, ts(4)).await.unwrap();
     assert_eq!(shop.available(10005).await, 3);
 
@@ -434,8 +446,12 @@ async fn a_cancelled_or_failed_payment_leaves_the_order_open_for_another_try() {
     )
     .await
     .unwrap();
-    st.set_delivery(a, &s, NumId(10000), ts(2)).await.unwrap();
-    st.set_payment(a, &s, NumId(10000), ts(3)).await.unwrap();
+    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(2))
+        .await
+        .unwrap();
+    st.set_scenario(a, &s, Scenario::Payment, NumId(10000), ts(3))
+        .await
+        .unwrap();
     for outcome in [PaymentOutcome::Cancelled, PaymentOutcome::Failed] {
         let token = st.initiate_payment(a, &s, ts(4)).await.unwrap();
         st.finish_payment(a, &token, outcome, ts(5)).await.unwrap();

@@ -6,12 +6,12 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
-use shop::{CustomerInfo, OrderStatus, ShopRule};
+use shop::{CustomerInfo, OrderStatus, Scenario, ShopRule};
 
 use super::error::PageError;
-use super::form::{Fields, back_with, redirect};
+use super::form::{back_with, form_shopper, redirect};
 use super::params;
-use super::session::{Shopper, now, shopper};
+use super::session::{now, shopper};
 use super::shopping::PageQuery;
 use super::views::{CheckoutPage, Choice, SummaryLine};
 use crate::App;
@@ -23,8 +23,7 @@ pub(crate) async fn start(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let shopper = shopper(&app, &account, &headers).await?;
-    shopper.check_csrf(Fields(fields).get("csrf"))?;
+    let (shopper, _) = form_shopper(&app, &account, &headers, fields).await?;
     match app
         .shop
         .start_checkout(&shopper.account, &shopper.session.id, now(&app))
@@ -103,19 +102,6 @@ pub(crate) async fn checkout_page(
     Ok(Html(page.render()?).into_response())
 }
 
-async fn checked(
-    app: &App,
-    account: &str,
-    headers: &HeaderMap,
-    fields: Vec<(String, String)>,
-) -> Result<(Shopper, Fields, String), PageError> {
-    let shopper = shopper(app, account, headers).await?;
-    let fields = Fields(fields);
-    shopper.check_csrf(fields.get("csrf"))?;
-    let back = format!("{}/shop/checkout", shopper.base);
-    Ok((shopper, fields, back))
-}
-
 fn done<T>(result: Result<T, shop::Error>, back: String) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(redirect(back)),
@@ -130,7 +116,8 @@ pub(crate) async fn customer(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields, back) = checked(&app, &account, &headers, fields).await?;
+    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
+    let back = format!("{}/shop/checkout", shopper.base);
     let info = match CustomerInfo::parse(
         fields.get("name").unwrap_or(""),
         fields.get("email").unwrap_or(""),
@@ -152,18 +139,7 @@ pub(crate) async fn delivery(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields, back) = checked(&app, &account, &headers, fields).await?;
-    let Ok(scenario) = fields.id("deliveryscenario") else {
-        return back_with(
-            &back,
-            ShopRule::InvalidInput("choose a delivery option").into(),
-        );
-    };
-    let result = app
-        .shop
-        .set_delivery(&shopper.account, &shopper.session.id, scenario, now(&app))
-        .await;
-    done(result, back)
+    scenario(&app, &account, &headers, fields, Scenario::Delivery).await
 }
 
 /// The payment panel (`checkout_addpaymentinfo`).
@@ -173,16 +149,31 @@ pub(crate) async fn payment(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields, back) = checked(&app, &account, &headers, fields).await?;
-    let Ok(scenario) = fields.id("paymentscenario") else {
+    scenario(&app, &account, &headers, fields, Scenario::Payment).await
+}
+
+async fn scenario(
+    app: &App,
+    account: &str,
+    headers: &HeaderMap,
+    fields: Vec<(String, String)>,
+    kind: Scenario,
+) -> Result<Response, PageError> {
+    let (shopper, fields) = form_shopper(app, account, headers, fields).await?;
+    let back = format!("{}/shop/checkout", shopper.base);
+    let field = match kind {
+        Scenario::Delivery => "deliveryscenario",
+        Scenario::Payment => "paymentscenario",
+    };
+    let Ok(id) = fields.id(field) else {
         return back_with(
             &back,
-            ShopRule::InvalidInput("choose a payment method").into(),
+            ShopRule::InvalidInput("choose one of the options").into(),
         );
     };
     let result = app
         .shop
-        .set_payment(&shopper.account, &shopper.session.id, scenario, now(&app))
+        .set_scenario(&shopper.account, &shopper.session.id, kind, id, now(app))
         .await;
     done(result, back)
 }
@@ -194,7 +185,8 @@ pub(crate) async fn pay(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (shopper, _, back) = checked(&app, &account, &headers, fields).await?;
+    let (shopper, _) = form_shopper(&app, &account, &headers, fields).await?;
+    let back = format!("{}/shop/checkout", shopper.base);
     match app
         .shop
         .initiate_payment(&shopper.account, &shopper.session.id, now(&app))

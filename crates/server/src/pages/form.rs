@@ -1,11 +1,13 @@
 //! Submitted forms and the redirect that answers them.
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::NumId;
 
 use super::error::PageError;
 use super::i18n::rule_key;
+use super::session::{Shopper, shopper};
+use crate::App;
 
 /// The fields of a submitted form, in the order sent.
 #[derive(Debug)]
@@ -64,4 +66,17 @@ pub(crate) fn back_with(page: &str, error: shop::Error) -> Result<Response, Page
         }
         other => Err(other.into()),
     }
+}
+
+/// The shopper of a form submission, after checking its CSRF token.
+pub(crate) async fn form_shopper(
+    app: &App,
+    account: &str,
+    headers: &HeaderMap,
+    fields: Vec<(String, String)>,
+) -> Result<(Shopper, Fields), PageError> {
+    let shopper = shopper(app, account, headers).await?;
+    let fields = Fields(fields);
+    shopper.check_csrf(fields.get("csrf"))?;
+    Ok((shopper, fields))
 }

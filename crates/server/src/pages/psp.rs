@@ -10,7 +10,7 @@ use protocol::NumId;
 use shop::{OrderStatus, PaymentOutcome};
 
 use super::error::PageError;
-use super::form::{Fields, back_with, redirect};
+use super::form::{back_with, form_shopper, redirect};
 use super::i18n::Texts;
 use super::params;
 use super::session::{now, shopper};
@@ -58,9 +58,7 @@ pub(crate) async fn finish(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     valid_token(&token)?;
-    let shopper = shopper(&app, &account, &headers).await?;
-    let fields = Fields(fields);
-    shopper.check_csrf(fields.get("csrf"))?;
+    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
     let outcome = match fields.get("outcome") {
         Some("paid") => PaymentOutcome::Paid,
         Some("cancelled") => PaymentOutcome::Cancelled,

@@ -11,7 +11,7 @@ use protocol::NumId;
 use shop::{MAX_PRODUCTS, OrderStatus};
 
 use super::error::PageError;
-use super::form::{Fields, back_with, redirect};
+use super::form::{back_with, form_shopper, redirect};
 use super::params;
 use super::session::{Shopper, now, shopper};
 use super::views::{BasketPage, ProductRow, TicketGroup, TicketRow, TicketsPage};
@@ -83,9 +83,7 @@ pub(crate) async fn set_tickets(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let shopper = shopper(&app, &account, &headers).await?;
-    let fields = Fields(fields);
-    shopper.check_csrf(fields.get("csrf"))?;
+    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
     let event = fields.id("event")?;
     let wanted = fields.ticket_quantities()?;
     let back = format!("{}/shop/tickets?event={event}", shopper.base);
@@ -220,9 +218,7 @@ pub(crate) async fn basket_tickets(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let shopper = shopper(&app, &account, &headers).await?;
-    let fields = Fields(fields);
-    shopper.check_csrf(fields.get("csrf"))?;
+    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
     let basket = format!("{}/shop/basket", shopper.base);
     if !params::is_yes(&shopper.session.params, "edit") {
         return Ok(redirect(format!("{basket}?msg=noedit")));
@@ -252,9 +248,7 @@ pub(crate) async fn basket_products(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let shopper = shopper(&app, &account, &headers).await?;
-    let fields = Fields(fields);
-    shopper.check_csrf(fields.get("csrf"))?;
+    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
     let product = fields.id("product")?;
     let qty = fields.quantity("qty")?;
     let basket = format!("{}/shop/basket", shopper.base);

@@ -62,6 +62,58 @@ pub struct PaymentView {
     pub status: String,
 }
 
+/// The two kinds of scenario an order chooses at checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Delivery,
+    Payment,
+}
+
+impl Scenario {
+    fn table(self) -> &'static str {
+        match self {
+            Scenario::Delivery => "deliveryscenarios",
+            Scenario::Payment => "paymentscenarios",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Scenario::Delivery => "deliveryscenario_id",
+            Scenario::Payment => "paymentscenario_id",
+        }
+    }
+
+    /// The `panels` entry that shows this choice.
+    fn panel(self) -> &'static str {
+        match self {
+            Scenario::Delivery => "delivery",
+            Scenario::Payment => "payment",
+        }
+    }
+
+    fn step(self) -> Step {
+        match self {
+            Scenario::Delivery => Step::Delivery,
+            Scenario::Payment => Step::Payment,
+        }
+    }
+
+    fn invalid(self) -> &'static str {
+        match self {
+            Scenario::Delivery => "choose one of the delivery options",
+            Scenario::Payment => "choose one of the payment methods",
+        }
+    }
+
+    fn missing(self) -> &'static str {
+        match self {
+            Scenario::Delivery => "choose a delivery option first",
+            Scenario::Payment => "choose a payment method first",
+        }
+    }
+}
+
 /// Which checkout step an action records.
 #[derive(Debug, Clone, Copy)]
 enum Step {
@@ -191,48 +243,27 @@ impl ShopStore {
         .await
     }
 
-    /// The delivery panel (`checkout_adddeliveryinfo`).
-    pub async fn set_delivery(
+    /// The delivery or payment panel (`checkout_adddeliveryinfo`,
+    /// `checkout_addpaymentinfo`): sets the order's scenario of that kind.
+    pub async fn set_scenario(
         &self,
         account: &AccountName,
         session_id: &str,
+        kind: Scenario,
         scenario: NumId,
         now: Timestamp,
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
             let order = basket(tx, ctx)?;
-            if !scenario_exists(tx, ctx, "deliveryscenarios", scenario)? {
-                return Err(ShopRule::InvalidInput("choose one of the delivery options").into());
+            if !scenario_exists(tx, ctx, kind.table(), scenario)? {
+                return Err(ShopRule::InvalidInput(kind.invalid()).into());
             }
             tx.execute(
-                "UPDATE orders SET deliveryscenario_id = ?2 WHERE id = ?1",
+                &format!("UPDATE orders SET {} = ?2 WHERE id = ?1", kind.column()),
                 params![order, scenario.0 as i64],
             )?;
             touch_order(tx, ctx, order)?;
-            record(tx, ctx, order, Step::Delivery)
-        })
-        .await
-    }
-
-    /// The payment panel (`checkout_addpaymentinfo`).
-    pub async fn set_payment(
-        &self,
-        account: &AccountName,
-        session_id: &str,
-        scenario: NumId,
-        now: Timestamp,
-    ) -> Result<OrderState, Error> {
-        self.in_session(account, session_id, now, move |tx, ctx| {
-            let order = basket(tx, ctx)?;
-            if !scenario_exists(tx, ctx, "paymentscenarios", scenario)? {
-                return Err(ShopRule::InvalidInput("choose one of the payment methods").into());
-            }
-            tx.execute(
-                "UPDATE orders SET paymentscenario_id = ?2 WHERE id = ?1",
-                params![order, scenario.0 as i64],
-            )?;
-            touch_order(tx, ctx, order)?;
-            record(tx, ctx, order, Step::Payment)
+            record(tx, ctx, order, kind.step())
         })
         .await
     }
@@ -266,19 +297,16 @@ impl ShopStore {
             if customer.is_none() && shown("customer") {
                 return Err(ShopRule::Incomplete("fill in your name and e-mail address first").into());
             }
-            for (value, panel, table, column, missing) in [
-                (delivery, "delivery", "deliveryscenarios", "deliveryscenario_id", "choose a delivery option first"),
-                (payment, "payment", "paymentscenarios", "paymentscenario_id", "choose a payment method first"),
-            ] {
+            for (value, kind) in [(delivery, Scenario::Delivery), (payment, Scenario::Payment)] {
                 if value.is_some() {
                     continue;
                 }
-                if shown(panel) {
-                    return Err(ShopRule::Incomplete(missing).into());
+                if shown(kind.panel()) {
+                    return Err(ShopRule::Incomplete(kind.missing()).into());
                 }
-                let first = first_scenario(tx, ctx, table)?.ok_or(ShopRule::NotOnSale)?;
+                let first = first_scenario(tx, ctx, kind.table())?.ok_or(ShopRule::NotOnSale)?;
                 tx.execute(
-                    &format!("UPDATE orders SET {column} = ?2 WHERE id = ?1"),
+                    &format!("UPDATE orders SET {} = ?2 WHERE id = ?1", kind.column()),
                     params![order, first],
                 )?;
             }

@@ -12,7 +12,7 @@ mod products;
 mod state;
 mod tickets;
 
-pub use checkout::{CustomerInfo, PaymentOutcome, PaymentView};
+pub use checkout::{CustomerInfo, PaymentOutcome, PaymentView, Scenario};
 pub use products::MAX_PRODUCTS;
 pub use state::{OrderStatus, OrderView};
 pub use tickets::MAX_TICKETS_PER_PRICE;
