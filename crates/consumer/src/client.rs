@@ -1,0 +1,429 @@
+//! The eventstream client: one `GET /api/1/{account}/eventstream` per call, with either
+//! authentication scheme, reading both our server's pages and the original API's.
+//!
+//! Items are kept as the exact bytes the server sent ([`ReceivedItem::raw`]), so a sink
+//! can forward them unchanged.
+
+use std::fmt;
+use std::time::Duration;
+
+use protocol::{AccountName, HmacAuthorization, ItemId, StartAt, Timestamp};
+use reqwest::header::{self, HeaderMap};
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::ReceivedItem;
+
+/// How requests are authenticated (spec section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthScheme {
+    /// HTTP Basic with `accesskey:secretkey`.
+    #[default]
+    Basic,
+    /// `Authorization: TM-HMAC-SHA256 key=... ts=... sign=...`: the secret never travels.
+    Hmac,
+}
+
+impl std::str::FromStr for AuthScheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "basic" => Ok(AuthScheme::Basic),
+            "hmac" => Ok(AuthScheme::Hmac),
+            _ => Err(format!("unknown auth scheme {s:?}: use basic or hmac")),
+        }
+    }
+}
+
+/// An API key pair. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    pub accesskey: String,
+    pub secretkey: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("accesskey", &self.accesskey)
+            .field("secretkey", &"<redacted>")
+            .finish()
+    }
+}
+
+/// One read: where to start, which types, how many items, how long the server may hold
+/// the request when nothing is there yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub start: StartAt,
+    /// `eventtypes`; `None` reads every type.
+    pub types: Option<Vec<String>>,
+    /// `limit` (our server only; the original API ignores it).
+    pub limit: Option<usize>,
+    /// `wait` in whole seconds (our server only; the original API ignores it).
+    pub wait: Option<Duration>,
+}
+
+/// A page as read, with its items' bytes kept.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub results: Vec<ReceivedItem>,
+    pub nextid: ItemId,
+    pub moreresults: bool,
+    /// Our server's `oldestid`: `None` when the stream is empty or the server is the
+    /// original API.
+    pub oldestid: Option<ItemId>,
+    /// Our server's `gap`: items at or after the requested position were deleted before
+    /// this reader saw them.
+    pub gap: bool,
+    /// Whether the page carried our server's extensions (`oldestid`), which tells that
+    /// `wait` and `limit` are honoured.
+    pub extended: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid server URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    /// The request never got an answer (connection refused, reset, timeout).
+    #[error("cannot reach the eventstream server: {0}")]
+    Network(String),
+    /// The server answered with an error status. `retry_after` is its `Retry-After`.
+    #[error("the eventstream server answered {status}: {message}")]
+    Status {
+        status: StatusCode,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The body is not an eventstream page.
+    #[error("the eventstream server sent something that is not an eventstream page: {0}")]
+    Malformed(String),
+}
+
+impl ClientError {
+    /// Whether retrying the same request cannot help: wrong credentials, a key that may
+    /// not read the account, a rejected parameter, a URL that is not an eventstream.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            ClientError::BadUrl { .. } => true,
+            ClientError::Status { status, .. } => {
+                status.is_client_error()
+                    && *status != StatusCode::REQUEST_TIMEOUT
+                    && *status != StatusCode::TOO_MANY_REQUESTS
+            }
+            ClientError::Network(_) | ClientError::Malformed(_) => false,
+        }
+    }
+
+    /// How long the server asked us to wait before the next try, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A client of one account's eventstream.
+#[derive(Debug, Clone)]
+pub struct EventstreamClient {
+    http: reqwest::Client,
+    url: Url,
+    account: AccountName,
+    credentials: Credentials,
+    auth: AuthScheme,
+}
+
+/// How much longer than `wait` a request may take before it counts as timed out.
+const REQUEST_SLACK: Duration = Duration::from_secs(30);
+
+impl EventstreamClient {
+    /// `base_url` is the server, e.g. `http://127.0.0.1:8080` (a path prefix is kept).
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        account: AccountName,
+        credentials: Credentials,
+        auth: AuthScheme,
+    ) -> Result<EventstreamClient, ClientError> {
+        let bad = |reason: &str| ClientError::BadUrl {
+            url: base_url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut url = Url::parse(base_url).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("use http:// or https://"));
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        url.path_segments_mut()
+            .map_err(|()| bad("cannot have a path"))?
+            .pop_if_empty()
+            .extend(["api", "1", account.as_str(), "eventstream"]);
+        Ok(EventstreamClient {
+            http,
+            url,
+            account,
+            credentials,
+            auth,
+        })
+    }
+
+    /// The eventstream URL this client reads.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub fn account(&self) -> &AccountName {
+        &self.account
+    }
+
+    /// Reads one page.
+    pub async fn fetch(&self, request: &PageRequest) -> Result<Page, ClientError> {
+        let mut url = self.url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            match request.start {
+                StartAt::Oldest => {}
+                StartAt::Id(id) => {
+                    query.append_pair("id", &id.to_string());
+                }
+                StartAt::Time(ts) => {
+                    query.append_pair("ts", &format!("{ts}Z"));
+                }
+            }
+            if let Some(types) = &request.types {
+                query.append_pair("eventtypes", &types.join(","));
+            }
+            if let Some(limit) = request.limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            if let Some(wait) = request.wait.filter(|w| !w.is_zero()) {
+                query.append_pair("wait", &wait.as_secs().to_string());
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let timeout = request.wait.unwrap_or_default() + REQUEST_SLACK;
+        let builder = self
+            .http
+            .get(url)
+            .timeout(timeout)
+            .header(header::ACCEPT, "application/json");
+        let builder = match self.auth {
+            AuthScheme::Basic => builder.basic_auth(
+                &self.credentials.accesskey,
+                Some(&self.credentials.secretkey),
+            ),
+            AuthScheme::Hmac => {
+                let ts = Timestamp::now().to_string();
+                builder.header(
+                    header::AUTHORIZATION,
+                    HmacAuthorization::header_value(
+                        &self.credentials.accesskey,
+                        self.account.as_str(),
+                        &ts,
+                        &self.credentials.secretkey,
+                    ),
+                )
+            }
+        };
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(error_chain(&e)))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(error_chain(&e)))?;
+        if !status.is_success() {
+            return Err(ClientError::Status {
+                status,
+                message: error_message(&body),
+                retry_after,
+            });
+        }
+        parse_page(&body)
+    }
+}
+
+/// The page as sent; `oldestid` is `Some(None)` when present but `null`.
+#[derive(Deserialize)]
+struct WirePage<'a> {
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
+    nextid: ItemId,
+    #[serde(default)]
+    moreresults: bool,
+    #[serde(default, deserialize_with = "present")]
+    oldestid: Option<Option<ItemId>>,
+    #[serde(default)]
+    gap: bool,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<ItemId>>, D::Error> {
+    Option::<ItemId>::deserialize(d).map(Some)
+}
+
+/// Parses a page body, keeping each item's bytes.
+pub fn parse_page(body: &[u8]) -> Result<Page, ClientError> {
+    let wire: WirePage<'_> =
+        serde_json::from_slice(body).map_err(|e| ClientError::Malformed(e.to_string()))?;
+    let results = wire
+        .results
+        .unwrap_or_default()
+        .into_iter()
+        .map(|raw| ReceivedItem::from_raw(raw.to_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ClientError::Malformed(format!("an item: {e}")))?;
+    Ok(Page {
+        results,
+        nextid: wire.nextid,
+        moreresults: wire.moreresults,
+        oldestid: wire.oldestid.flatten(),
+        gap: wire.gap,
+        extended: wire.oldestid.is_some(),
+    })
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(3600)))
+}
+
+/// The `message` of a JSON error body, or the start of the body as text.
+fn error_message(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct ApiError {
+        message: String,
+    }
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(e) => e.message,
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            match text.char_indices().nth(200) {
+                Some((cut, _)) => format!("{}...", &text[..cut]),
+                None => text.to_owned(),
+            }
+        }
+    }
+}
+
+/// An error with its causes, on one line: reqwest's own message is often just
+/// "error sending request".
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const ITEM: &str = r#"{"id":"1661358385340-0","ts":"2022-09-13T11:46:25","type":"webshop:checkout_start","data":{"order":{"id":"398"},  "ref":"u1"}}"#;
+
+    #[test]
+    fn keeps_item_bytes_and_reads_our_extensions() {
+        let body = format!(
+            r#"{{"results":[{ITEM}],"nextid":"1661358385340-1","moreresults":true,"oldestid":"1661358385340-0","gap":false}}"#
+        );
+        let page = parse_page(body.as_bytes()).unwrap();
+        assert_eq!(page.results.len(), 1);
+        assert_eq!(page.results[0].raw.get(), ITEM);
+        assert_eq!(page.results[0].item.id, ItemId::new(1661358385340, 0));
+        assert_eq!(page.nextid, ItemId::new(1661358385340, 1));
+        assert!(page.moreresults && page.extended && !page.gap);
+        assert_eq!(page.oldestid, Some(ItemId::new(1661358385340, 0)));
+    }
+
+    #[test]
+    fn reads_the_original_apis_empty_page() {
+        let page =
+            parse_page(br#"{"results":null,"nextid":"1661358385340-1","moreresults":false}"#)
+                .unwrap();
+        assert!(page.results.is_empty());
+        assert!(!page.extended && !page.gap);
+        let ours = parse_page(
+            br#"{"results":[],"nextid":"0","moreresults":false,"oldestid":null,"gap":false}"#,
+        )
+        .unwrap();
+        assert!(ours.extended);
+        assert_eq!(ours.oldestid, None);
+    }
+
+    #[test]
+    fn builds_the_eventstream_url_and_query() {
+        let client = EventstreamClient::new(
+            reqwest::Client::new(),
+            "http://example.test/prefix/",
+            AccountName::parse("demo").unwrap(),
+            Credentials {
+                accesskey: "a".into(),
+                secretkey: "s".into(),
+            },
+            AuthScheme::Basic,
+        )
+        .unwrap();
+        assert_eq!(
+            client.url().as_str(),
+            "http://example.test/prefix/api/1/demo/eventstream"
+        );
+        assert!(
+            EventstreamClient::new(
+                reqwest::Client::new(),
+                "ftp://x",
+                AccountName::parse("demo").unwrap(),
+                Credentials {
+                    accesskey: "a".into(),
+                    secretkey: "s".into()
+                },
+                AuthScheme::Basic,
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        let status = |code: u16| ClientError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            message: String::new(),
+            retry_after: None,
+        };
+        assert!(status(401).is_permanent());
+        assert!(status(403).is_permanent());
+        assert!(status(400).is_permanent());
+        assert!(!status(429).is_permanent());
+        assert!(!status(408).is_permanent());
+        assert!(!status(503).is_permanent());
+        assert!(!ClientError::Network("x".into()).is_permanent());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let c = Credentials {
+            accesskey: "ak".into(),
+            secretkey: "very-secret".into(),
+        };
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+}

@@ -1,0 +1,74 @@
+//! What every sink is: something that takes a batch of items, in id order, and says
+//! whether it accepted them. Also the sinks that ship with the consumer, and the
+//! `--sink` specification that picks and configures one of them.
+
+mod ga4;
+mod matomo;
+mod ndjson;
+mod spec;
+mod webhook;
+
+use std::future::Future;
+
+use protocol::ItemId;
+
+use crate::ReceivedItem;
+
+pub use ga4::{Ga4Config, Ga4Sink, ValidationMessage};
+pub use matomo::{MatomoConfig, MatomoSink};
+pub use ndjson::NdjsonSink;
+pub use spec::{AnySink, InvalidSinkSpec, SinkSpec, SinkTarget};
+pub use webhook::{WebhookConfig, WebhookSink, webhook_signature};
+
+/// A destination for items.
+///
+/// `send` gets the items in id order. `Ok` means the sink has them (durably, as far as
+/// the sink can tell), and the sink's cursor moves past the batch; a batch may be sent
+/// again after a crash or a retry, so sinks should tolerate duplicates (the item id is a
+/// natural idempotency key).
+pub trait Sink: Send {
+    /// A short, stable name: used in logs, metrics and the cursor's file name.
+    fn name(&self) -> &str;
+
+    fn send(
+        &mut self,
+        batch: &[ReceivedItem],
+    ) -> impl Future<Output = Result<Outcome, SinkError>> + Send;
+
+    /// Called once before the first batch: a sink that can tell early that it will never
+    /// work (a file that cannot be opened, a rejected API secret) says so here with
+    /// [`SinkError::Permanent`], and the consumer refuses to start. The default checks
+    /// nothing.
+    fn health_check(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// What a sink did with a batch it did not fail on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every item was accepted.
+    Accepted,
+    /// Every item was accepted except these, which the destination refuses for good;
+    /// they go to the sink's dead-letter file.
+    PartlyRejected(Vec<Rejection>),
+}
+
+/// One item a destination refused permanently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub id: ItemId,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Nothing was accepted, but a later try may succeed (network error, timeout, 5xx,
+    /// 408, 429): retried with exponential backoff and jitter.
+    #[error("temporary failure: {0}")]
+    Retryable(String),
+    /// The whole batch is refused for good (a 4xx other than 408 and 429): it goes to the
+    /// dead-letter file and the cursor moves on.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
