@@ -12,6 +12,14 @@ use tokio_util::sync::CancellationToken;
 
 const TICK: Duration = Duration::from_millis(250);
 
+struct Line {
+    bar: ProgressBar,
+    metrics: Arc<SinkMetrics>,
+    /// Items forwarded at the last tick.
+    last: u64,
+    rate: f64,
+}
+
 /// Draws until `stop`; does nothing when stderr is not a terminal.
 pub(crate) fn spawn(
     sinks: Vec<(String, Arc<SinkMetrics>)>,
@@ -20,17 +28,21 @@ pub(crate) fn spawn(
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let style = ProgressStyle::with_template(
-        "{spinner} {prefix:.bold}: {pos} items forwarded ({per_sec}), {msg}",
-    )
-    .ok()?;
+    let style =
+        ProgressStyle::with_template("{spinner} {prefix:.bold}: {pos} items forwarded, {msg}")
+            .ok()?;
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let bars: Vec<(ProgressBar, Arc<SinkMetrics>)> = sinks
+    let mut bars: Vec<Line> = sinks
         .into_iter()
         .map(|(name, metrics)| {
             let bar = multi.add(ProgressBar::no_length().with_style(style.clone()));
             bar.set_prefix(name);
-            (bar, metrics)
+            Line {
+                bar,
+                metrics,
+                last: 0,
+                rate: 0.0,
+            }
         })
         .collect();
     Some(tokio::spawn(async move {
@@ -40,8 +52,13 @@ pub(crate) fn spawn(
                 () = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            for (bar, metrics) in &bars {
-                let s = metrics.snapshot();
+            for line in &mut bars {
+                let s = line.metrics.snapshot();
+                // Items/s smoothed over about two seconds, so the number can be read.
+                let instant = (s.forwarded - line.last) as f64 / TICK.as_secs_f64();
+                line.rate = 0.9 * line.rate + 0.1 * instant;
+                line.last = s.forwarded;
+                let bar = &line.bar;
                 bar.set_position(s.forwarded);
                 let state = if s.lag.is_zero() {
                     "caught up".to_owned()
@@ -61,12 +78,12 @@ pub(crate) fn spawn(
                 } else {
                     String::new()
                 };
-                bar.set_message(format!("{state}{failures}{dead}"));
+                bar.set_message(format!("{:.0} items/s, {state}{failures}{dead}", line.rate));
                 bar.tick();
             }
         }
-        for (bar, _) in &bars {
-            bar.finish_and_clear();
+        for line in &bars {
+            line.bar.finish_and_clear();
         }
     }))
 }
