@@ -636,10 +636,11 @@ async fn a_refused_batch_goes_to_the_dead_letters_and_replay_delivers_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_behind_the_retention_window_is_told_about_the_gap() {
-    let demo = serve_demo(&["--retention", "3s"]);
+    // Short enough to wait for, long enough that the fresh items outlive the test.
+    let demo = serve_demo(&["--retention", "4s"]);
     demo.loadgen(3, 41).await;
     // Let the first items expire, then make fresh ones.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     demo.loadgen(3, 42).await;
     let stream = demo.stream().await;
     assert!(!stream.is_empty());

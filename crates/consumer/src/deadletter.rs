@@ -231,3 +231,97 @@ pub const REPLAY_BACKOFF: Backoff = Backoff {
     initial: Duration::from_millis(500),
     max: Duration::from_secs(10),
 };
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::Rejection;
+
+    fn item(ms: u64) -> ReceivedItem {
+        let raw = format!(
+            r#"{{"id":"{ms}-0","ts":"2022-09-13T11:46:25","type":"webshop:pageview","data":{{}}}}"#
+        );
+        ReceivedItem::from_raw(RawValue::from_string(raw).unwrap()).unwrap()
+    }
+
+    /// Accepts everything but item 2, and meanwhile a forwarder dead-letters item 9.
+    struct Picky {
+        letters: DeadLetters,
+        sent: Vec<ItemId>,
+    }
+
+    impl Sink for Picky {
+        fn name(&self) -> &str {
+            "picky"
+        }
+
+        async fn send(&mut self, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
+            if self.sent.is_empty() {
+                self.letters.append(&[&item(9)]).await.unwrap();
+            }
+            self.sent.extend(batch.iter().map(|i| i.item.id));
+            let refused: Vec<Rejection> = batch
+                .iter()
+                .filter(|i| i.item.id.ms == 2)
+                .map(|i| Rejection {
+                    id: i.item.id,
+                    reason: "still no".into(),
+                })
+                .collect();
+            Ok(if refused.is_empty() {
+                Outcome::Accepted
+            } else {
+                Outcome::PartlyRejected(refused)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn replay_removes_what_was_accepted_and_keeps_what_arrived_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let letters = DeadLetters::new(dir.path(), "picky");
+        let (a, b, c) = (item(1), item(2), item(3));
+        letters.append(&[&a, &b]).await.unwrap();
+        letters.append(&[&c]).await.unwrap();
+        let mut sink = Picky {
+            letters: letters.clone(),
+            sent: Vec::new(),
+        };
+        let report = replay_dead_letters(&mut sink, dir.path(), 2, 1, REPLAY_BACKOFF)
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            ReplayReport {
+                delivered: 2,
+                rejected: 1,
+                untried: 0,
+                unreadable: 0
+            }
+        );
+        assert_eq!(
+            sink.sent,
+            vec![ItemId::new(1, 0), ItemId::new(2, 0), ItemId::new(3, 0)]
+        );
+        // Left: what arrived during the replay, then what was refused again.
+        let left = std::fs::read_to_string(letters.path()).unwrap();
+        assert_eq!(left, format!("{}\n{}\n", item(9).raw.get(), b.raw.get()));
+        assert!(!letters.replaying.exists());
+    }
+
+    #[tokio::test]
+    async fn nothing_to_replay_is_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = Picky {
+            letters: DeadLetters::new(dir.path(), "picky"),
+            sent: Vec::new(),
+        };
+        let report = replay_dead_letters(&mut sink, dir.path(), 10, 1, REPLAY_BACKOFF)
+            .await
+            .unwrap();
+        assert_eq!(report, ReplayReport::default());
+        assert!(sink.sent.is_empty());
+    }
+}

@@ -273,6 +273,24 @@ mod tests {
         assert!(!m.to_string().contains("tok"), "{m}");
     }
 
+    #[tokio::test]
+    async fn builds_every_kind_under_the_spec_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.ndjson");
+        for spec in [
+            format!("a=ndjson:{}", file.display()),
+            "b=ndjson:-".to_owned(),
+            "c=webhook:http://127.0.0.1:9/hook,secret=s".to_owned(),
+            "d=ga4:measurement_id=G-TEST1,api_secret=s,debug=true".to_owned(),
+            "e=matomo:url=http://127.0.0.1:9,idsite=1".to_owned(),
+        ] {
+            let parsed: SinkSpec = spec.parse().unwrap();
+            let sink = parsed.build(reqwest::Client::new(), dir.path()).unwrap();
+            assert_eq!(sink.name(), parsed.name, "{spec}");
+        }
+        assert!(file.exists(), "the NDJSON file is opened when built");
+    }
+
     #[test]
     fn rejects_bad_specs_without_echoing_secrets() {
         for bad in [
