@@ -671,3 +671,34 @@ async fn a_reader_behind_the_retention_window_is_told_about_the_gap() {
     // The reader goes on with what is still retained.
     assert!(!lines(&file).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_now_forwards_only_what_comes_after_and_keeps_that_place_across_restarts() {
+    let demo = serve_demo(&[]);
+    demo.loadgen(3, 51).await;
+    let before = demo.stream().await;
+    let file = demo.path("items.ndjson");
+    let sinks = [format!("file=ndjson:{}", file.display())];
+    let consumer = demo.consume(&sinks, &["--start", "now"]);
+    let cursor = demo.path("state").join("file.cursor");
+    wait_until("the start is saved", &demo, Duration::from_secs(20), || {
+        cursor.exists()
+    })
+    .await;
+    stop(consumer, &demo).await;
+
+    // Items appended while it is stopped are still "after now" for the next run.
+    demo.loadgen(3, 52).await;
+    let after: Vec<String> = demo.stream().await.split_off(before.len());
+    assert!(!after.is_empty());
+    let consumer = demo.consume(&sinks, &["--start", "now"]);
+    wait_until(
+        "the new items arrived",
+        &demo,
+        Duration::from_secs(20),
+        || lines(&file).len() >= after.len(),
+    )
+    .await;
+    stop(consumer, &demo).await;
+    assert_eq!(lines(&file), after);
+}

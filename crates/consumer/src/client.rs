@@ -190,7 +190,7 @@ impl EventstreamClient {
                     query.append_pair("id", &id.to_string());
                 }
                 StartAt::Time(ts) => {
-                    query.append_pair("ts", &format!("{ts}Z"));
+                    query.append_pair("ts", &ts_param(ts));
                 }
             }
             if let Some(types) = &request.types {
@@ -248,6 +248,15 @@ impl EventstreamClient {
             });
         }
         parse_page(&body)
+    }
+}
+
+/// `ts` as the API reads it: UTC with an offset, and milliseconds when there are any
+/// (`--start now` must not reach back to the start of its second).
+fn ts_param(ts: Timestamp) -> String {
+    match ts.unix_ms().rem_euclid(1000) {
+        0 => format!("{ts}+0000"),
+        ms => format!("{ts}.{ms:03}+0000"),
     }
 }
 
@@ -400,6 +409,15 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn ts_keeps_milliseconds() {
+        let ts: Timestamp = "2022-09-13T11:46:25.042Z".parse().unwrap();
+        assert_eq!(ts_param(ts), "2022-09-13T11:46:25.042+0000");
+        assert_eq!(ts_param(ts_param(ts).parse().unwrap()), ts_param(ts));
+        let whole: Timestamp = "2022-09-13T11:46:25".parse().unwrap();
+        assert_eq!(ts_param(whole), "2022-09-13T11:46:25+0000");
     }
 
     #[test]
