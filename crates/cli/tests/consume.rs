@@ -702,3 +702,31 @@ async fn start_now_forwards_only_what_comes_after_and_keeps_that_place_across_re
     stop(consumer, &demo).await;
     assert_eq!(lines(&file), after);
 }
+
+#[tokio::test]
+async fn a_second_consumer_on_the_same_state_dir_is_refused() {
+    let demo = serve_demo(&[]);
+    let file = demo.path("items.ndjson");
+    let sinks = [format!("file=ndjson:{}", file.display())];
+    let first = demo.consume(&sinks, &[]);
+    let cursor = demo.path("state").join("file.cursor");
+    wait_until(
+        "the first consumer runs",
+        &demo,
+        Duration::from_secs(20),
+        || cursor.exists(),
+    )
+    .await;
+    let output = Command::new(BIN)
+        .args(["consume", "--url", &demo.base_url, "--account", "demo"])
+        .args(["--key", &demo.accesskey, "--secret", &demo.secretkey])
+        .arg("--state-dir")
+        .arg(demo.path("state"))
+        .args(["--sink", &sinks[0], "--no-progress"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("another consumer"), "{stderr}");
+    stop(first, &demo).await;
+}
