@@ -113,11 +113,11 @@ async fn collect(
     body: Bytes,
 ) -> (StatusCode, String) {
     let mut seen = seen.lock().unwrap();
-    if let Some(status) = seen.script.pop_front() {
-        if status != 0 {
-            let status = StatusCode::from_u16(status).unwrap();
-            return (status, "scripted failure".to_owned());
-        }
+    if let Some(status) = seen.script.pop_front()
+        && status != 0
+    {
+        let status = StatusCode::from_u16(status).unwrap();
+        return (status, "scripted failure".to_owned());
     }
     let mut violations = Vec::new();
     let mut transaction_ids = Vec::new();

@@ -88,13 +88,13 @@ impl Receiver {
 
 async fn track(State(seen): State<Arc<Mutex<Seen>>>, body: String) -> (StatusCode, String) {
     let mut seen = seen.lock().unwrap();
-    if let Some(status) = seen.script.pop_front() {
-        if status != 0 {
-            return (
-                StatusCode::from_u16(status).unwrap(),
-                "{\"status\":\"error\"}".into(),
-            );
-        }
+    if let Some(status) = seen.script.pop_front()
+        && status != 0
+    {
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            "{\"status\":\"error\"}".into(),
+        );
     }
     let mut violations = Vec::new();
     let Ok(bulk) = serde_json::from_str::<Value>(&body) else {

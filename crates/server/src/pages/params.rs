@@ -62,13 +62,14 @@ pub(crate) fn effective(
         let value = params
             .entry(name.to_owned())
             .or_insert_with(|| (!default.is_empty()).then(|| default.to_owned()));
-        if let Some(v) = value {
-            if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
-                return Err(PageError::BadRequest(format!(
-                    "parameter {name} must be one of {}",
-                    allowed.join(", ")
-                )));
-            }
+        if let Some(v) = value
+            && !allowed.is_empty()
+            && !allowed.contains(&v.as_str())
+        {
+            return Err(PageError::BadRequest(format!(
+                "parameter {name} must be one of {}",
+                allowed.join(", ")
+            )));
         }
     }
     for name in OPTIONAL {
@@ -81,31 +82,30 @@ pub(crate) fn effective(
         );
     }
     for name in ["event", "product", "saleschannelid"] {
-        if let Some(Some(v)) = params.get(name) {
-            if v.parse::<NumId>().is_err() {
-                return Err(PageError::BadRequest(format!(
-                    "parameter {name} must be a numeric id"
-                )));
-            }
+        if let Some(Some(v)) = params.get(name)
+            && v.parse::<NumId>().is_err()
+        {
+            return Err(PageError::BadRequest(format!(
+                "parameter {name} must be a numeric id"
+            )));
         }
     }
-    if let Some(Some(list)) = params.get("extraproducts") {
-        if list
+    if let Some(Some(list)) = params.get("extraproducts")
+        && list
             .split(',')
             .filter(|s| !s.is_empty())
             .any(|id| id.trim().parse::<NumId>().is_err())
-        {
-            return Err(PageError::BadRequest(
-                "parameter extraproducts must be a comma-separated list of product ids".into(),
-            ));
-        }
+    {
+        return Err(PageError::BadRequest(
+            "parameter extraproducts must be a comma-separated list of product ids".into(),
+        ));
     }
-    if let Some(Some(url)) = params.get("returnurl") {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(PageError::BadRequest(
-                "parameter returnurl must be an http or https URL".into(),
-            ));
-        }
+    if let Some(Some(url)) = params.get("returnurl")
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(PageError::BadRequest(
+            "parameter returnurl must be an http or https URL".into(),
+        ));
     }
     if params.get("oncompletion") == Some(&Some("return".into()))
         && params.get("returnurl") == Some(&None)

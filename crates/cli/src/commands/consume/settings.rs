@@ -94,13 +94,12 @@ impl Settings {
             args.sinks
         })?;
         let types = args.types.or(file.types).filter(|t| !t.is_empty());
-        if let Some(types) = &types {
-            if let Some(bad) = types
+        if let Some(types) = &types
+            && let Some(bad) = types
                 .iter()
                 .find(|t| t.trim().is_empty() || t.contains(','))
-            {
-                bail!("--types: {bad:?} is not a type name");
-            }
+        {
+            bail!("--types: {bad:?} is not a type name");
         }
         let start = parse_start(args.start.or(file.start).as_deref().unwrap_or("oldest"))?;
         let poll_interval = match args.poll_interval.or(file.poll_interval) {

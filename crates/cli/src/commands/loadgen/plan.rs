@@ -82,7 +82,7 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn draw(n: u64, events: &[u64], rng: &mut StdRng) -> Plan {
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             return Plan::thorough(events);
         }
         let pick = |rng: &mut StdRng| events[rng.gen_range(0..events.len())];

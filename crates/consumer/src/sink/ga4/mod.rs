@@ -119,15 +119,15 @@ impl Ga4Sink {
                     reason,
                 }),
                 Mapped::Event(event) => {
-                    if let Some(txn) = &event.transaction_id {
-                        if self.transactions.contains(txn) || !purchases.insert(txn.clone()) {
-                            tracing::debug!(
-                                sink = self.name(),
-                                item = %item.id,
-                                "purchase already sent, skipped"
-                            );
-                            continue;
-                        }
+                    if let Some(txn) = &event.transaction_id
+                        && (self.transactions.contains(txn) || !purchases.insert(txn.clone()))
+                    {
+                        tracing::debug!(
+                            sink = self.name(),
+                            item = %item.id,
+                            "purchase already sent, skipped"
+                        );
+                        continue;
                     }
                     events.push((item.id, *event));
                 }

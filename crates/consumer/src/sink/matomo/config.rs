@@ -46,10 +46,10 @@ impl MatomoConfig {
             }
         };
         let token_auth = pairs.get("token_auth");
-        if let Some(token) = token_auth {
-            if !token.chars().all(|c| c.is_ascii_graphic()) {
-                return Err("matomo: token_auth has characters a token cannot have".to_owned());
-            }
+        if let Some(token) = token_auth
+            && !token.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err("matomo: token_auth has characters a token cannot have".to_owned());
         }
         let page_base = match pairs.url("page_base")? {
             Some(url) => url,
