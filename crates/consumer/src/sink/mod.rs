@@ -2,6 +2,7 @@
 //! whether it accepted them. Also the sinks that ship with the consumer, and the
 //! `--sink` specification that picks and configures one of them.
 
+mod analytics;
 mod ga4;
 mod matomo;
 mod ndjson;

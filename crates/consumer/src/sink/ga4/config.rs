@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use reqwest::Url;
 
-use super::spec::Pairs;
+use crate::sink::analytics::spec::Pairs;
 
 const KEYS: &[&str] = &[
     "measurement_id",

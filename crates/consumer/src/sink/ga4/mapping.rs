@@ -7,8 +7,8 @@ use protocol::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::lines::{self, CartLine};
-use super::page;
+use crate::sink::analytics::lines::{self, CartLine};
+use crate::sink::analytics::page;
 
 /// GA4 drops events older than 72 hours. Items this close to the limit are refused
 /// here already: the request takes time, and a refusal is better reported than lost.
@@ -239,8 +239,8 @@ mod tests {
     use serde_json::Value;
     use serde_json::value::RawValue;
 
-    use super::super::lines::fixtures::{order, ticket, voucher};
     use super::*;
+    use crate::sink::analytics::lines::fixtures::{order, ticket, voucher};
 
     const NOW_MS: i64 = 1_700_000_000_000;
 

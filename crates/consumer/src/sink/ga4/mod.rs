@@ -7,11 +7,7 @@
 mod batch;
 mod config;
 mod dedup;
-pub(in crate::sink) mod http;
-pub(in crate::sink) mod lines;
 mod mapping;
-pub(in crate::sink) mod page;
-pub(in crate::sink) mod spec;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -24,6 +20,7 @@ pub use config::Ga4Config;
 use dedup::SentTransactions;
 use mapping::{Context, Mapped};
 
+use crate::sink::analytics::http;
 use crate::{Outcome, ReceivedItem, Rejection, Sink, SinkError};
 
 /// Forwards items to a GA4 property.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use reqwest::Url;
 
-use crate::sink::ga4::spec::Pairs;
+use crate::sink::analytics::spec::Pairs;
 
 const KEYS: &[&str] = &["url", "idsite", "token_auth", "page_base"];
 /// As for GA4: a host that cannot exist, unless the integrator names the real one.

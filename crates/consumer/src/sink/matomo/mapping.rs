@@ -8,8 +8,8 @@ use protocol::{
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::sink::ga4::lines::{self, CartLine};
-use crate::sink::ga4::page;
+use crate::sink::analytics::lines::{self, CartLine};
+use crate::sink::analytics::page;
 
 /// Matomo backdates a request by more than 24 hours only with `token_auth`. Items this
 /// close to the limit are refused already: the request takes time.
@@ -173,7 +173,7 @@ mod tests {
     use serde_json::value::RawValue;
 
     use super::*;
-    use crate::sink::ga4::lines::fixtures::{order, ticket, voucher};
+    use crate::sink::analytics::lines::fixtures::{order, ticket, voucher};
 
     const NOW_MS: i64 = 1_700_000_000_000;
 

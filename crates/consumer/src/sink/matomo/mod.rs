@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use config::MatomoConfig;
 use mapping::{Context, Mapped};
 
-use crate::sink::ga4::http;
+use crate::sink::analytics::http;
 use crate::{Outcome, ReceivedItem, Rejection, Sink, SinkError};
 
 /// Tracking requests per bulk POST: Matomo handles them in one transaction, which
