@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use shop::{CustomerInfo, OrderStatus, Scenario, ShopRule};
 
 use super::error::PageError;
-use super::form::{back_with, form_shopper, redirect};
+use super::form::{back_with, form_shopper, redirect, then_to};
 use super::params;
 use super::session::{now, shopper};
 use super::shopping::PageQuery;
@@ -102,13 +102,6 @@ pub(crate) async fn checkout_page(
     Ok(Html(page.render()?).into_response())
 }
 
-fn done<T>(result: Result<T, shop::Error>, back: String) -> Result<Response, PageError> {
-    match result {
-        Ok(_) => Ok(redirect(back)),
-        Err(e) => back_with(&back, e),
-    }
-}
-
 /// The customer panel (`checkout_addcustomerinfo`).
 pub(crate) async fn customer(
     State(app): State<App>,
@@ -129,7 +122,7 @@ pub(crate) async fn customer(
         .shop
         .set_customer(&shopper.account, &shopper.session.id, info, now(&app))
         .await;
-    done(result, back)
+    then_to(result, back)
 }
 
 /// The delivery panel (`checkout_adddeliveryinfo`).
@@ -175,7 +168,7 @@ async fn scenario(
         .shop
         .set_scenario(&shopper.account, &shopper.session.id, kind, id, now(app))
         .await;
-    done(result, back)
+    then_to(result, back)
 }
 
 /// To the payment provider (`checkout_initiatepayment`).

@@ -68,6 +68,17 @@ pub(crate) fn back_with(page: &str, error: shop::Error) -> Result<Response, Page
     }
 }
 
+/// After a change: on to `page`, or back to it with the message of the rule it broke.
+pub(crate) fn then_to<T>(
+    result: Result<T, shop::Error>,
+    page: String,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(redirect(page)),
+        Err(e) => back_with(&page, e),
+    }
+}
+
 /// The shopper of a form submission, after checking its CSRF token.
 pub(crate) async fn form_shopper(
     app: &App,

@@ -11,7 +11,7 @@ use protocol::NumId;
 use shop::{MAX_PRODUCTS, OrderStatus};
 
 use super::error::PageError;
-use super::form::{back_with, form_shopper, redirect};
+use super::form::{back_with, form_shopper, redirect, then_to};
 use super::params;
 use super::session::{Shopper, now, shopper};
 use super::views::{BasketPage, ProductRow, TicketGroup, TicketRow, TicketsPage};
@@ -225,7 +225,7 @@ pub(crate) async fn basket_tickets(
     }
     let event = fields.id("event")?;
     let wanted = fields.ticket_quantities()?;
-    match app
+    let result = app
         .shop
         .set_tickets(
             &shopper.account,
@@ -234,11 +234,8 @@ pub(crate) async fn basket_tickets(
             wanted,
             now(&app),
         )
-        .await
-    {
-        Ok(_) => Ok(redirect(basket)),
-        Err(e) => back_with(&basket, e),
-    }
+        .await;
+    then_to(result, basket)
 }
 
 /// Adds or removes products from the basket.
@@ -252,7 +249,7 @@ pub(crate) async fn basket_products(
     let product = fields.id("product")?;
     let qty = fields.quantity("qty")?;
     let basket = format!("{}/shop/basket", shopper.base);
-    match app
+    let result = app
         .shop
         .set_products(
             &shopper.account,
@@ -261,9 +258,6 @@ pub(crate) async fn basket_products(
             qty,
             now(&app),
         )
-        .await
-    {
-        Ok(_) => Ok(redirect(basket)),
-        Err(e) => back_with(&basket, e),
-    }
+        .await;
+    then_to(result, basket)
 }
