@@ -32,6 +32,7 @@ pub(crate) fn spawn(
         ProgressStyle::with_template("{spinner} {prefix:.bold}: {pos} items forwarded, {msg}")
             .ok()?;
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    crate::telemetry::show_progress(Some(multi.clone()));
     let mut bars: Vec<Line> = sinks
         .into_iter()
         .map(|(name, metrics)| {
@@ -85,5 +86,6 @@ pub(crate) fn spawn(
         for line in &bars {
             line.bar.finish_and_clear();
         }
+        crate::telemetry::show_progress(None);
     }))
 }
