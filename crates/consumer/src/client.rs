@@ -299,7 +299,7 @@ pub fn parse_page(body: &[u8]) -> Result<Page, ClientError> {
     })
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let secs: u64 = headers
         .get(header::RETRY_AFTER)?
         .to_str()

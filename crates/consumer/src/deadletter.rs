@@ -164,13 +164,15 @@ pub async fn replay_dead_letters<S: Sink>(
                     tracing::warn!(sink = %name, first = %batch[0].item.id, count = batch.len(), %reason, "dead letters refused again");
                     break batch.iter().map(|i| i.item.id).collect();
                 }
-                Err(SinkError::Retryable(reason)) if attempt + 1 < attempts => {
-                    let delay = backoff.delay(attempt);
+                Err(reason) if attempt + 1 < attempts => {
+                    let delay = reason
+                        .retry_after()
+                        .unwrap_or_else(|| backoff.delay(attempt));
                     tracing::warn!(sink = %name, %reason, retry_in = ?delay, "replay failed; retrying");
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                 }
-                Err(SinkError::Retryable(reason)) => {
+                Err(reason) => {
                     tracing::error!(sink = %name, %reason, "replay stopped: the sink keeps failing");
                     break 'batches;
                 }

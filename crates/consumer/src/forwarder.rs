@@ -131,7 +131,7 @@ impl<S: Sink> Forwarder<S> {
             Err(SinkError::Permanent(reason)) => {
                 return Err(ForwardError::Sink { sink: name, reason });
             }
-            Err(SinkError::Retryable(reason)) => {
+            Err(reason) => {
                 tracing::warn!(sink = %name, %reason, "the sink's health check failed; starting anyway");
             }
         }
@@ -315,9 +315,11 @@ impl<S: Sink> Forwarder<S> {
                     self.dead_letter(name, &all).await?;
                     return Ok(true);
                 }
-                Err(SinkError::Retryable(reason)) => {
+                Err(reason) => {
                     self.metrics.add_send_failure();
-                    let delay = self.config.backoff.delay(attempt);
+                    let delay = reason
+                        .retry_after()
+                        .unwrap_or_else(|| self.config.backoff.delay(attempt));
                     attempt = attempt.saturating_add(1);
                     tracing::warn!(sink = %name, %first, %last, attempt, %reason, retry_in = ?delay, "delivery failed; retrying");
                     self.warn_if_lagging(name);

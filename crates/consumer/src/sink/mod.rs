@@ -4,6 +4,7 @@
 
 mod analytics;
 mod ga4;
+mod http;
 mod matomo;
 mod ndjson;
 mod spec;
@@ -68,8 +69,25 @@ pub enum SinkError {
     /// 408, 429): retried with exponential backoff and jitter.
     #[error("temporary failure: {0}")]
     Retryable(String),
+    /// Like `Retryable`, but the destination said when to try again (`Retry-After`):
+    /// the next try waits that long instead of the backoff.
+    #[error("temporary failure, retry in {retry_after:?}: {reason}")]
+    Throttled {
+        reason: String,
+        retry_after: std::time::Duration,
+    },
     /// The whole batch is refused for good (a 4xx other than 408 and 429): it goes to the
     /// dead-letter file and the cursor moves on.
     #[error("permanent failure: {0}")]
     Permanent(String),
+}
+
+impl SinkError {
+    /// When the destination said to try again (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SinkError::Throttled { retry_after, .. } => Some(*retry_after),
+            SinkError::Retryable(_) | SinkError::Permanent(_) => None,
+        }
+    }
 }

@@ -187,21 +187,18 @@ impl Sink for WebhookSink {
             ))
         })?;
         let status = response.status();
+        let retry_after = crate::client::retry_after(response.headers());
         let text = response.text().await.unwrap_or_default();
-        classify(status, &text, batch)
+        classify(status, retry_after, &text, batch)
     }
 }
 
-fn classify(status: StatusCode, body: &str, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
-    let describe = || {
-        let body = body.trim();
-        let cut = body.char_indices().nth(200).map_or(body.len(), |(i, _)| i);
-        if body.is_empty() {
-            format!("the receiver answered {status}")
-        } else {
-            format!("the receiver answered {status}: {}", &body[..cut])
-        }
-    };
+fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &str,
+    batch: &[ReceivedItem],
+) -> Result<Outcome, SinkError> {
     if status.is_success() {
         let Ok(answer) = serde_json::from_str::<Answer>(body) else {
             return Ok(Outcome::Accepted);
@@ -223,14 +220,7 @@ fn classify(status: StatusCode, body: &str, batch: &[ReceivedItem]) -> Result<Ou
             Outcome::PartlyRejected(rejections)
         });
     }
-    if status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error()
-    {
-        Err(SinkError::Retryable(describe()))
-    } else {
-        Err(SinkError::Permanent(describe()))
-    }
+    Err(super::http::status_error(status, retry_after, body))
 }
 
 #[cfg(test)]
@@ -290,27 +280,32 @@ mod tests {
         let batch = [item(1), item(2)];
         let status = |c: u16| StatusCode::from_u16(c).unwrap();
         assert_eq!(
-            classify(status(200), "", &batch).unwrap(),
+            classify(status(200), None, "", &batch).unwrap(),
             Outcome::Accepted
         );
         assert_eq!(
-            classify(status(204), "ok", &batch).unwrap(),
+            classify(status(204), None, "ok", &batch).unwrap(),
             Outcome::Accepted
         );
         for retry in [408, 429, 500, 502, 503, 504] {
             assert!(matches!(
-                classify(status(retry), "", &batch),
+                classify(status(retry), None, "", &batch),
                 Err(SinkError::Retryable(_))
             ));
         }
+        assert!(matches!(
+            classify(status(503), Some(Duration::from_secs(7)), "", &batch),
+            Err(SinkError::Throttled { retry_after, .. }) if retry_after == Duration::from_secs(7)
+        ));
         for permanent in [301, 400, 401, 403, 404, 413, 422] {
             assert!(matches!(
-                classify(status(permanent), "", &batch),
+                classify(status(permanent), None, "", &batch),
                 Err(SinkError::Permanent(_))
             ));
         }
         let partly = classify(
             status(200),
+            None,
             r#"{"rejected":[{"id":"2-0","reason":"bad"},{"id":"9-0"}]}"#,
             &batch,
         )

@@ -20,7 +20,7 @@ pub use config::Ga4Config;
 use dedup::SentTransactions;
 use mapping::{Context, Mapped};
 
-use crate::sink::analytics::http;
+use crate::sink::http;
 use crate::{Outcome, ReceivedItem, Rejection, Sink, SinkError};
 
 /// Forwards items to a GA4 property.
@@ -185,8 +185,9 @@ impl Ga4Sink {
             .map_err(http::transport_error)?;
         let status = response.status();
         if !status.is_success() {
+            let retry_after = crate::client::retry_after(response.headers());
             let text = response.text().await.unwrap_or_default();
-            return Err(http::status_error(status, &text));
+            return Err(http::status_error(status, retry_after, &text));
         }
         if !self.config.debug {
             return Ok(Vec::new());

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use config::MatomoConfig;
 use mapping::{Context, Mapped};
 
-use crate::sink::analytics::http;
+use crate::sink::http;
 use crate::{Outcome, ReceivedItem, Rejection, Sink, SinkError};
 
 /// Tracking requests per bulk POST: Matomo handles them in one transaction, which
@@ -134,10 +134,11 @@ impl MatomoSink {
             .await
             .map_err(http::transport_error)?;
         let status = response.status();
+        let retry_after = crate::client::retry_after(response.headers());
         // The body is only a report: failing to read it after a 2xx is no failure.
         let text = response.text().await.unwrap_or_default();
         if !status.is_success() {
-            return Err(http::status_error(status, &text));
+            return Err(http::status_error(status, retry_after, &text));
         }
         let Ok(answer) = serde_json::from_str::<BulkAnswer>(&text) else {
             return Ok(Vec::new());
