@@ -79,7 +79,7 @@ async fn shop_a_little(store: &ShopStore, reference: &str) {
         .await
         .unwrap();
     store
-        .record_pageview(&demo, &session.id, "addtickets", now)
+        .record_pageview(&session, "addtickets", now)
         .await
         .unwrap();
     store

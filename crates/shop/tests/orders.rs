@@ -189,6 +189,10 @@ async fn an_untracked_session_writes_nothing_to_the_outbox() {
     let s = shop.session(None).await;
     let a = &shop.account;
     let st = &shop.store;
+    let session = st.session(a, &s).await.unwrap().unwrap();
+    st.record_pageview(&session, "addtickets", ts(1))
+        .await
+        .unwrap();
     st.set_tickets(a, &s, EVENT, vec![(NORMAL, 2)], ts(1))
         .await
         .unwrap();
@@ -497,4 +501,39 @@ fn customer_info_is_checked() {
             "{name:?} {email:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_pageview_carries_the_params_and_the_order_once_it_exists() {
+    let shop = shop().await;
+    let a = &shop.account;
+    let st = &shop.store;
+    let s = shop.session(Some("viewer")).await;
+    let session = st.session(a, &s).await.unwrap().unwrap();
+    st.record_pageview(&session, "addtickets", ts(1))
+        .await
+        .unwrap();
+    let order = st
+        .set_tickets(a, &s, EVENT, vec![(NORMAL, 1)], ts(2))
+        .await
+        .unwrap();
+    let session = st.session(a, &s).await.unwrap().unwrap();
+    st.record_pageview(&session, "summary", ts(3))
+        .await
+        .unwrap();
+
+    let rows = shop.outbox().await;
+    let views: Vec<&Value> = rows
+        .iter()
+        .filter(|(k, _)| k == "webshop:pageview")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(views.len(), 2);
+    assert_eq!(views[0]["page"], "addtickets");
+    assert_eq!(views[0]["orderid"], Value::Null);
+    assert_eq!(views[0]["params"]["event"], "10003");
+    assert_eq!(views[0]["ref"], "viewer");
+    assert_eq!(views[1]["page"], "summary");
+    assert_eq!(views[1]["orderid"], order.id.to_string());
+    assert_eq!(views[1]["customerid"], Value::Null);
 }

@@ -52,7 +52,7 @@ pub(crate) async fn checkout_page(
         return Ok(redirect(format!("{}/shop/basket?msg=empty", shopper.base)));
     };
     app.shop
-        .record_pageview(&shopper.account, &shopper.session.id, "checkout", now(&app))
+        .record_pageview(&shopper.session, "checkout", now(&app))
         .await?;
     let params = &shopper.session.params;
     let (deliveries, payments) = app.shop.scenarios(&shopper.account).await?;

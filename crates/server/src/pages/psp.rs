@@ -110,12 +110,7 @@ pub(crate) async fn order_page(
         .await?
         .ok_or(PageError::NotFound("there is no such order"))?;
     app.shop
-        .record_pageview(
-            &shopper.account,
-            &shopper.session.id,
-            "orderdetail",
-            now(&app),
-        )
+        .record_pageview(&shopper.session, "orderdetail", now(&app))
         .await?;
     let page = OrderPage {
         t: shopper.texts(),

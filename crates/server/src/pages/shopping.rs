@@ -40,12 +40,7 @@ pub(crate) async fn tickets_page(
         .await?
         .ok_or(PageError::NotFound("this event is not on sale"))?;
     app.shop
-        .record_pageview(
-            &shopper.account,
-            &shopper.session.id,
-            "addtickets",
-            now(&app),
-        )
+        .record_pageview(&shopper.session, "addtickets", now(&app))
         .await?;
     let order = open_order(&app, &shopper).await?;
     let t = shopper.texts();
@@ -147,7 +142,7 @@ pub(crate) async fn basket_page(
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
     app.shop
-        .record_pageview(&shopper.account, &shopper.session.id, "summary", now(&app))
+        .record_pageview(&shopper.session, "summary", now(&app))
         .await?;
     let order = open_order(&app, &shopper).await?.map(|o| o.state);
     let params = &shopper.session.params;

@@ -2,22 +2,25 @@
 //! effective widget parameters; `orderid` and `customerid` are those of the session's
 //! order once they exist.
 
-use protocol::{AccountName, Action, PageView, Timestamp};
+use protocol::{Action, PageView, Timestamp};
 use rusqlite::{OptionalExtension, params};
 
 use super::num;
-use crate::{Error, ShopStore};
+use crate::{Error, Session, ShopStore};
 
 impl ShopStore {
-    /// Records that `page` was shown to the session (nothing when it is not tracked).
+    /// Records that `page` was shown to the session. An untracked session costs nothing
+    /// here: no transaction, no write.
     pub async fn record_pageview(
         &self,
-        account: &AccountName,
-        session_id: &str,
+        session: &Session,
         page: &'static str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.in_session(account, session_id, now, move |tx, ctx| {
+        if session.reference.is_none() {
+            return Ok(());
+        }
+        self.in_session(&session.account, &session.id, now, move |tx, ctx| {
             let customer: Option<i64> = match ctx.order_id {
                 Some(order) => tx
                     .query_row(
