@@ -318,3 +318,35 @@ fn widget_url_prints_a_url_signed_with_the_accounts_widget_key() {
     );
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, _printed) = serve_demo(dir.path());
+    let mut second = Server(
+        Command::new(env!("CARGO_BIN_EXE_ticketstream"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut waited = Duration::ZERO;
+    let status = loop {
+        if let Some(status) = second.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            waited < Duration::from_secs(20),
+            "the second server kept running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("another ticketstream server"), "{stderr}");
+}

@@ -4,6 +4,7 @@ mod admin;
 mod catalog;
 pub(crate) mod consume;
 mod loadgen;
+mod lock;
 mod serve;
 
 use crate::cli::{Cli, Command};

@@ -15,6 +15,11 @@ use crate::cli::ServeArgs;
 use crate::shutdown;
 
 pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    // One server per data directory: the event log has a single writer, and two relays
+    // would race for the same outbox rows.
+    let _lock = super::lock::exclusive(data_dir, "serve.lock", "ticketstream server")?;
     let shop = open_shop(data_dir)
         .await?
         .with_reservation(args.reservation);

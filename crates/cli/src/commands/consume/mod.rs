@@ -46,7 +46,9 @@ async fn forward(args: RunArgs) -> anyhow::Result<()> {
             settings.state_dir.display()
         )
     })?;
-    let _lock = lock_state_dir(&settings.state_dir)?;
+    // One consumer per state directory: two writing the same cursors would each move
+    // them past items only the other had delivered.
+    let _lock = crate::commands::lock::exclusive(&settings.state_dir, "consume.lock", "consumer")?;
     let http = http_client()?;
     let client = EventstreamClient::new(
         http.clone(),
@@ -130,27 +132,4 @@ async fn replay(settings: ReplaySettings) -> anyhow::Result<()> {
         anyhow::bail!("some dead letters could not be sent: the sink kept failing");
     }
     Ok(())
-}
-
-/// One consumer per state directory: two writing the same cursors would each move them
-/// past items only the other had delivered. The lock is released when the process ends,
-/// however it ends.
-fn lock_state_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    let path = dir.join("consume.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "another consumer is already using the state directory {}",
-            dir.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
 }
