@@ -3,9 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::{Process, serve_demo};
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -83,72 +86,11 @@ fn demo_init_is_idempotent_and_prints_one_json_object() {
     assert!(first["events"].is_array());
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// What `serve --demo` printed before serving.
-struct Printed {
-    credentials: String,
-    eventstream: String,
-    flow: String,
-    widget: String,
-}
-
-/// Starts `serve --demo` on a free port and returns the URLs and credentials it printed.
-fn serve_demo(dir: &Path) -> (Server, Printed) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ticketstream"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let server = Server(child);
-    // Keep draining stdout after the curl line, so the server never writes to a closed pipe.
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line.trim().to_owned());
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("serve --demo printed no curl line");
-        if let Some(rest) = line.strip_prefix("curl -u '") {
-            let (credentials, rest) = rest.split_once("' '").unwrap();
-            let find = |needle: &str| {
-                seen.iter()
-                    .find(|l: &&String| l.contains(needle))
-                    .cloned()
-                    .unwrap_or_else(|| panic!("no line with {needle}: {seen:?}"))
-            };
-            let printed = Printed {
-                credentials: credentials.to_owned(),
-                eventstream: rest.trim_end_matches('\'').to_owned(),
-                flow: find("/flow/saleslink?"),
-                widget: find("/addtickets?"),
-            };
-            return (server, printed);
-        }
-        seen.push(line);
-    }
-}
-
 #[tokio::test]
 async fn serve_demo_prints_working_links_and_a_curl_line_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, printed) = serve_demo(dir.path());
-    let (accesskey, secretkey) = printed.credentials.split_once(':').unwrap();
+    let (mut server, printed) = serve_demo(dir.path(), &[]);
+    let (accesskey, secretkey) = (printed.accesskey.as_str(), printed.secretkey.as_str());
     let url = printed.eventstream;
     assert!(url.ends_with("/api/1/demo/eventstream"), "{url}");
     assert!(printed.flow.ends_with("&ref=demo-user"), "{}", printed.flow);
@@ -322,8 +264,8 @@ fn widget_url_prints_a_url_signed_with_the_accounts_widget_key() {
 #[test]
 fn a_second_server_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, _printed) = serve_demo(dir.path());
-    let mut second = Server(
+    let (_server, _printed) = serve_demo(dir.path(), &[]);
+    let mut second = Process(
         Command::new(env!("CARGO_BIN_EXE_ticketstream"))
             .arg("--data-dir")
             .arg(dir.path())

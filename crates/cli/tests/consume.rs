@@ -4,10 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,22 +23,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::Sha256;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ticketstream");
+use common::{BIN, Process};
+
 const HOOK_SECRET: &str = "test-webhook-secret";
-
-/// A child process that is killed when the test ends, however it ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A running `serve --demo` and what it printed.
 struct Demo {
-    _server: Proc,
+    _server: Process,
     dir: tempfile::TempDir,
     base_url: String,
     accesskey: String,
@@ -46,39 +38,12 @@ struct Demo {
 
 fn serve_demo(extra: &[&str]) -> Demo {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let server = Proc(child);
-    let (found, curl_line) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if let Some(rest) = line.trim().strip_prefix("curl -u '") {
-                let _ = found.send(rest.to_owned());
-            }
-        }
-    });
-    let rest = curl_line
-        .recv_timeout(Duration::from_secs(60))
-        .expect("serve --demo printed no curl line");
-    let (credentials, rest) = rest.split_once("' '").unwrap();
-    let url = rest.trim_end_matches('\'');
-    let (accesskey, secretkey) = credentials.split_once(':').unwrap();
+    let (server, printed) = common::serve_demo(&dir.path().join("data"), extra);
     Demo {
         _server: server,
-        base_url: url
-            .strip_suffix("/api/1/demo/eventstream")
-            .unwrap()
-            .to_owned(),
-        accesskey: accesskey.to_owned(),
-        secretkey: secretkey.to_owned(),
+        base_url: printed.base_url,
+        accesskey: printed.accesskey,
+        secretkey: printed.secretkey,
         dir,
     }
 }
@@ -139,7 +104,7 @@ impl Demo {
     }
 
     /// Starts `consume` with these sinks; logs (JSON) go to `consume.log`.
-    fn consume(&self, sinks: &[String], extra: &[&str]) -> Proc {
+    fn consume(&self, sinks: &[String], extra: &[&str]) -> Process {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -155,7 +120,7 @@ impl Demo {
         for sink in sinks {
             cmd.args(["--sink", sink]);
         }
-        Proc(
+        Process(
             cmd.args(extra)
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -170,7 +135,7 @@ impl Demo {
 }
 
 /// SIGTERM, then the consumer must finish its batch and exit 0 soon.
-async fn stop(mut consumer: Proc, demo: &Demo) {
+async fn stop(mut consumer: Process, demo: &Demo) {
     let pid = consumer.0.id().to_string();
     assert!(
         Command::new("kill")
@@ -194,7 +159,7 @@ async fn stop(mut consumer: Proc, demo: &Demo) {
     assert!(status.success(), "{status:?}; log:\n{}", demo.log());
 }
 
-fn kill9(consumer: Proc) {
+fn kill9(consumer: Process) {
     let pid = consumer.0.id().to_string();
     assert!(
         Command::new("kill")
@@ -441,7 +406,7 @@ async fn forwards_a_loadgen_run_to_ndjson_byte_for_byte_and_resumes() {
         .env("TICKETSTREAM_SECRETKEY", &demo.secretkey)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let consumer = Proc(cmd.spawn().unwrap());
+    let consumer = Process(cmd.spawn().unwrap());
     wait_until(
         "the file holds the new items",
         &demo,

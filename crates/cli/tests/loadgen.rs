@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::serve_demo;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -48,47 +51,6 @@ fn last_json_line(output: &Output) -> Value {
     );
     let stdout = String::from_utf8(output.stdout.clone()).unwrap();
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `serve --demo` on a free port; returns the server and its base URL.
-fn serve_demo(dir: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ticketstream"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let server = Server(child);
-    // Keep draining stdout after the curl line, so the server never writes to a closed pipe.
-    let (found, curl_line) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if let Some(rest) = line.trim().strip_prefix("curl -u '") {
-                let _ = found.send(rest.to_owned());
-            }
-        }
-    });
-    let rest = curl_line
-        .recv_timeout(Duration::from_secs(60))
-        .expect("serve --demo printed no curl line");
-    let (_, url) = rest.split_once("' '").unwrap();
-    let base = url
-        .trim_end_matches('\'')
-        .strip_suffix("/api/1/demo/eventstream")
-        .unwrap();
-    (server, base.to_owned())
 }
 
 /// The whole eventstream of the demo account, oldest first.
@@ -198,7 +160,8 @@ async fn the_eventstream_holds_exactly_the_acknowledged_actions_of_tracked_shopp
     let demo = last_json_line(&ticketstream(dir.path(), &["demo", "init", "--json"]));
     let accesskey = demo["api"]["accesskey"].as_str().unwrap().to_owned();
     let secretkey = demo["api"]["secretkey"].as_str().unwrap().to_owned();
-    let (_server, base) = serve_demo(dir.path());
+    let (_server, printed) = serve_demo(dir.path(), &[]);
+    let base = printed.base_url;
 
     let output = ticketstream(
         dir.path(),
