@@ -66,6 +66,20 @@ impl Shop {
             .collect()
     }
 
+    /// The customer, delivery (the first option) and payment panels, at `at`, `at + 1`
+    /// and `at + 2`.
+    async fn fill_in_checkout(&self, s: &str, name: &str, email: &str, payment: NumId, at: i64) {
+        let (a, st) = (&self.account, &self.store);
+        let customer = CustomerInfo::parse(name, email).unwrap();
+        st.set_customer(a, s, customer, ts(at)).await.unwrap();
+        st.set_scenario(a, s, Scenario::Delivery, NumId(10000), ts(at + 1))
+            .await
+            .unwrap();
+        st.set_scenario(a, s, Scenario::Payment, payment, ts(at + 2))
+            .await
+            .unwrap();
+    }
+
     async fn available(&self, event: u64) -> u32 {
         self.store
             .event_offer(&self.account, NumId(event))
@@ -99,20 +113,8 @@ async fn a_tracked_purchase_records_every_step_with_the_order_after_it() {
     st.set_products(a, &s, VOUCHER, 2, ts(3)).await.unwrap();
     st.set_products(a, &s, VOUCHER, 1, ts(4)).await.unwrap();
     st.start_checkout(a, &s, ts(5)).await.unwrap();
-    st.set_customer(
-        a,
-        &s,
-        CustomerInfo::parse("Ann Smith", "ann@example.org").unwrap(),
-        ts(6),
-    )
-    .await
-    .unwrap();
-    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(7))
-        .await
-        .unwrap();
-    st.set_scenario(a, &s, Scenario::Payment, NumId(10001), ts(8))
-        .await
-        .unwrap();
+    shop.fill_in_checkout(&s, "Ann Smith", "ann@example.org", NumId(10001), 6)
+        .await;
     let token = st.initiate_payment(a, &s, ts(9)).await.unwrap();
     let paid = st
         .finish_payment(a, &token, PaymentOutcome::Paid, ts(10))
@@ -198,20 +200,8 @@ async fn an_untracked_session_writes_nothing_to_the_outbox() {
         .unwrap();
     st.set_products(a, &s, VOUCHER, 1, ts(2)).await.unwrap();
     st.start_checkout(a, &s, ts(3)).await.unwrap();
-    st.set_customer(
-        a,
-        &s,
-        CustomerInfo::parse("Bo", "bo@example.org").unwrap(),
-        ts(4),
-    )
-    .await
-    .unwrap();
-    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(5))
-        .await
-        .unwrap();
-    st.set_scenario(a, &s, Scenario::Payment, NumId(10000), ts(6))
-        .await
-        .unwrap();
+    shop.fill_in_checkout(&s, "Bo", "bo@example.org", NumId(10000), 4)
+        .await;
     let token = st.initiate_payment(a, &s, ts(7)).await.unwrap();
     st.finish_payment(a, &token, PaymentOutcome::Paid, ts(8))
         .await
@@ -391,20 +381,8 @@ async fn expired_reservations_release_seats_and_cannot_be_paid() {
     st.set_tickets(a, &s, NumId(10005), vec![(NumId(600), 3)], ts(0))
         .await
         .unwrap();
-    st.set_customer(
-        a,
-        &s,
-        CustomerInfo::parse("C", "c@example.org").unwrap(),
-        ts(1),
-    )
-    .await
-    .unwrap();
-    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(2))
-        .await
-        .unwrap();
-    st.set_scenario(a, &s, Scenario::Payment, NumId(10000), ts(3))
-        .await
-        .unwrap();
+    shop.fill_in_checkout(&s, "C", "c@example.org", NumId(10000), 1)
+        .await;
     let token = st.initiate_payment(a, &s, ts(4)).await.unwrap();
     assert_eq!(shop.available(10005).await, 3);
 
@@ -442,20 +420,8 @@ async fn a_cancelled_or_failed_payment_leaves_the_order_open_for_another_try() {
     st.set_tickets(a, &s, EVENT, vec![(NORMAL, 1)], ts(0))
         .await
         .unwrap();
-    st.set_customer(
-        a,
-        &s,
-        CustomerInfo::parse("C", "c@example.org").unwrap(),
-        ts(1),
-    )
-    .await
-    .unwrap();
-    st.set_scenario(a, &s, Scenario::Delivery, NumId(10000), ts(2))
-        .await
-        .unwrap();
-    st.set_scenario(a, &s, Scenario::Payment, NumId(10000), ts(3))
-        .await
-        .unwrap();
+    shop.fill_in_checkout(&s, "C", "c@example.org", NumId(10000), 1)
+        .await;
     for outcome in [PaymentOutcome::Cancelled, PaymentOutcome::Failed] {
         let token = st.initiate_payment(a, &s, ts(4)).await.unwrap();
         st.finish_payment(a, &token, outcome, ts(5)).await.unwrap();
