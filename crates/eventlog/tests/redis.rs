@@ -1,0 +1,269 @@
+//! The Redis Streams backend: the conformance suite, plus what only a shared server has:
+//! several processes (here: several handles, each with its own connections) on one log,
+//! and a server that is unreachable or restarts.
+//!
+//! Needs TICKETSTREAM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0); without it every
+//! test says it skipped. Each test uses its own key prefix and deletes its keys at the end.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use conformance::{Harness, RETENTION, T0, conformance_suite};
+use eventlog::{
+    Backend, EventLog, KeyPrefix, ManualClock, NewItem, OpenOptions, ReadRequest, RedisUrl,
+};
+use protocol::{AccountName, ItemId, StartAt, Timestamp};
+
+const URL_VAR: &str = "TICKETSTREAM_TEST_REDIS_URL";
+
+struct RedisHarness {
+    url: RedisUrl,
+    prefix: KeyPrefix,
+    clock: ManualClock,
+    client: redis::Client,
+}
+
+fn redis_harness() -> Option<RedisHarness> {
+    let Ok(url) = std::env::var(URL_VAR) else {
+        eprintln!("skipped: {URL_VAR} not set");
+        return None;
+    };
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let prefix = format!(
+        "tstest-{}-{nanos}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    Some(RedisHarness {
+        client: redis::Client::open(url.as_str()).unwrap(),
+        url: RedisUrl::parse(&url).unwrap(),
+        prefix: KeyPrefix::parse(&prefix).unwrap(),
+        clock: ManualClock::new(T0),
+    })
+}
+
+impl RedisHarness {
+    fn backend(&self) -> Backend {
+        Backend::Redis {
+            url: self.url.clone(),
+            prefix: self.prefix.clone(),
+        }
+    }
+
+    /// Every key of this test, found with SCAN (never KEYS, which blocks the server).
+    fn keys(&self) -> Vec<String> {
+        let mut conn = self.client.get_connection().unwrap();
+        let pattern = format!("{}:*", self.prefix.as_str());
+        let found: redis::Iter<'_, String> = redis::cmd("SCAN")
+            .cursor_arg(0)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .clone()
+            .iter(&mut conn)
+            .unwrap();
+        found.map(Result::unwrap).collect()
+    }
+}
+
+impl Drop for RedisHarness {
+    fn drop(&mut self) {
+        let keys = self.keys();
+        if !keys.is_empty() {
+            let mut conn = self.client.get_connection().unwrap();
+            let _: () = redis::cmd("DEL").arg(&keys).query(&mut conn).unwrap();
+        }
+    }
+}
+
+impl Harness for RedisHarness {
+    async fn open(&self, retention: Duration) -> EventLog {
+        EventLog::open(OpenOptions {
+            backend: self.backend(),
+            retention,
+            clock: Arc::new(self.clock.clone()),
+        })
+        .await
+        .unwrap()
+    }
+
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    fn storage_bytes(&self) -> Option<u64> {
+        let mut conn = self.client.get_connection().unwrap();
+        let mut total = 0;
+        for key in self.keys() {
+            let bytes: Option<u64> = redis::cmd("MEMORY")
+                .arg("USAGE")
+                .arg(&key)
+                .arg("SAMPLES")
+                .arg(0)
+                .query(&mut conn)
+                .unwrap();
+            total += bytes.unwrap_or(0);
+        }
+        Some(total)
+    }
+}
+
+conformance_suite!(optional redis_harness());
+
+fn account(name: &str) -> AccountName {
+    AccountName::parse(name).unwrap()
+}
+
+fn items(count: usize) -> Vec<NewItem> {
+    (0..count)
+        .map(|n| NewItem {
+            ts: Timestamp::from_unix_ms(1_700_000_000_000),
+            kind: "webshop:pageview".into(),
+            data: format!(r#"{{"n":{n}}}"#),
+        })
+        .collect()
+}
+
+fn from_oldest(limit: usize) -> ReadRequest {
+    ReadRequest {
+        start: StartAt::Oldest,
+        types: None,
+        limit,
+    }
+}
+
+/// A long-poll on one process is woken by an append made through another: only the
+/// announcement over Redis can wake it, since the two handles share nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_append_through_one_process_wakes_a_long_poll_on_another() {
+    let Some(h) = redis_harness() else { return };
+    let (writer, reader) = (h.open(RETENTION).await, h.open(RETENTION).await);
+    let acct = account("crossproc");
+    let poll = tokio::spawn(async move {
+        reader
+            .read_wait(&acct, &from_oldest(10), Duration::from_secs(30))
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!poll.is_finished(), "answered before anything was appended");
+    let got = writer
+        .append(&account("crossproc"), items(2), None)
+        .await
+        .unwrap();
+    // A long-poll that timed out answers with no items; these arrived by a wake-up.
+    let page = tokio::time::timeout(Duration::from_secs(20), poll)
+        .await
+        .expect("the long-poll was not woken by the other process's append")
+        .unwrap();
+    assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), got);
+}
+
+/// Two processes appending to one account at once: every id unique, each process's ids
+/// ascending, and the stream holds them all in id order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_appending_at_once_never_share_an_id() {
+    let Some(h) = redis_harness() else { return };
+    let acct = account("shared");
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let log = h.open(RETENTION).await;
+        let clock = h.clock.clone();
+        let acct = acct.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for batch in 0..60 {
+                if batch % 5 == 0 {
+                    clock.advance(Duration::from_millis(1));
+                }
+                got.extend(log.append(&acct, items(1 + batch % 3), None).await.unwrap());
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        let got = task.await.unwrap();
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
+        all.extend(got);
+    }
+    let unique: BTreeSet<ItemId> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "an id was handed out twice");
+    let log = h.open(RETENTION).await;
+    let page = log.read(&acct, &from_oldest(1000)).await.unwrap();
+    let read: Vec<ItemId> = page.items.iter().map(|i| i.id).collect();
+    assert_eq!(read, unique.into_iter().collect::<Vec<_>>());
+}
+
+/// The layout operators and ARCHITECTURE.md rely on: one stream and one meta hash per
+/// account, sharing the account as hash tag, and the set retention visits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_follow_the_documented_layout() {
+    let Some(h) = redis_harness() else { return };
+    let log = h.open(RETENTION).await;
+    let got = log
+        .append(&account("layout"), items(2), Some(5))
+        .await
+        .unwrap();
+    let p = h.prefix.as_str();
+    let mut keys = h.keys();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("{p}:accounts"),
+            format!("{p}:{{layout}}:meta"),
+            format!("{p}:{{layout}}:stream"),
+        ]
+    );
+    let mut conn = h.client.get_connection().unwrap();
+    let kind: String = redis::cmd("TYPE")
+        .arg(format!("{p}:{{layout}}:stream"))
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(kind, "stream");
+    let meta: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(format!("{p}:{{layout}}:meta"))
+        .query(&mut conn)
+        .unwrap();
+    let meta: std::collections::BTreeMap<_, _> = meta.into_iter().collect();
+    assert_eq!(meta.get("last"), Some(&got[1].to_string()));
+    assert_eq!(meta.get("source").map(String::as_str), Some("5"));
+    let ids: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(format!("{p}:{{layout}}:stream"))
+        .arg("-")
+        .arg("+")
+        .query(&mut conn)
+        .unwrap();
+    let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, [got[0].to_string(), got[1].to_string()]);
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_a_clear_error_at_start() {
+    // Port 1 (tcpmux) has no Redis anywhere this runs; the password must not show.
+    let url = RedisUrl::parse("redis://:hunter2@127.0.0.1:1/0").unwrap();
+    let err = EventLog::open(OpenOptions::new(Backend::Redis {
+        url,
+        prefix: KeyPrefix::default(),
+    }))
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("cannot connect to the Redis event log at redis://:***@127.0.0.1:1/0"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(err.is_unavailable());
+}
