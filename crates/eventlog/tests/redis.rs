@@ -267,3 +267,160 @@ async fn an_unreachable_redis_is_a_clear_error_at_start() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(err.is_unavailable());
 }
+
+/// A private `redis-server` on a free port, with an append-only file in `dir` so a
+/// restart keeps the data; killed when dropped.
+struct PrivateRedis {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateRedis {
+    /// `None` (and a note) when there is no `redis-server` to start.
+    fn start() -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = PrivateRedis::spawn(port, dir.path())?;
+        let server = PrivateRedis { child, port, dir };
+        server.wait_until_up();
+        Some(server)
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Option<std::process::Child> {
+        let spawned = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(child) => Some(child),
+            Err(e) => {
+                eprintln!("skipped: cannot start redis-server: {e}");
+                None
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn wait_until_up(&self) {
+        let client = redis::Client::open(self.url()).unwrap();
+        for _ in 0..200 {
+            if let Ok(mut conn) = client.get_connection()
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server on port {} did not come up", self.port);
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn restart(&mut self) {
+        self.child = PrivateRedis::spawn(self.port, self.dir.path()).unwrap();
+        self.wait_until_up();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// While Redis is down, reads and appends fail as "unavailable" (the API answers 503);
+/// once it is back, the same handles work again without reopening, ids continue, and
+/// long-polls are woken across processes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_recovers_when_redis_comes_back() {
+    // A private server, since this test stops it; run only where Redis tests run.
+    if std::env::var(URL_VAR).is_err() {
+        eprintln!("skipped: {URL_VAR} not set");
+        return;
+    }
+    let Some(mut server) = PrivateRedis::start() else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let open = || async {
+        EventLog::open(OpenOptions {
+            backend: Backend::Redis {
+                url: RedisUrl::parse(&server.url()).unwrap(),
+                prefix: KeyPrefix::default(),
+            },
+            retention: RETENTION,
+            clock: Arc::new(clock.clone()),
+        })
+        .await
+        .unwrap()
+    };
+    let (writer, reader) = (open().await, open().await);
+    let acct = account("outage");
+    let before = writer.append(&acct, items(2), Some(1)).await.unwrap();
+
+    server.kill();
+    let err = writer.append(&acct, items(1), Some(2)).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let err = reader.read(&acct, &from_oldest(10)).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+
+    server.restart();
+    let mut after = None;
+    for _ in 0..100 {
+        match writer.append(&acct, items(1), Some(3)).await {
+            Ok(ids) => {
+                after = Some(ids);
+                break;
+            }
+            Err(e) => {
+                assert!(e.is_unavailable(), "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let after = after.expect("appends did not work again within 10 s");
+    assert_eq!(after, [before[1].successor()]);
+    assert_eq!(writer.source_position(&acct).await.unwrap(), Some(3));
+
+    let next = after[0].successor();
+    let poll = tokio::spawn(async move {
+        let req = ReadRequest {
+            start: StartAt::Id(next),
+            types: None,
+            limit: 10,
+        };
+        reader
+            .read_wait(&account("outage"), &req, Duration::from_secs(30))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let late = writer.append(&acct, items(1), None).await.unwrap();
+    let page = tokio::time::timeout(Duration::from_secs(20), poll)
+        .await
+        .expect("the long-poll was not woken after Redis came back")
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), late);
+}

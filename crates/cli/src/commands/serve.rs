@@ -30,16 +30,32 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
     };
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let log_dir = data_dir.join("eventlog");
+    let (backend, eventlog) = match &args.eventlog {
+        Some(url) => (
+            Backend::Redis {
+                url: url.clone(),
+                prefix: args.eventlog_prefix.clone(),
+            },
+            url.to_string(),
+        ),
+        None => {
+            let dir = data_dir.join("eventlog");
+            let shown = dir.display().to_string();
+            (Backend::Embedded { dir }, shown)
+        }
+    };
+    // A Redis error already names its (password-free) URL.
+    let context = match &args.eventlog {
+        Some(_) => "opening the event log".to_owned(),
+        None => format!("opening the event log in {eventlog}"),
+    };
     let log = EventLog::open(OpenOptions {
-        backend: Backend::Embedded {
-            dir: log_dir.clone(),
-        },
+        backend,
         retention: args.retention,
         clock: Arc::clone(&clock),
     })
     .await
-    .with_context(|| format!("opening the event log in {}", log_dir.display()))?;
+    .context(context)?;
 
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -48,6 +64,7 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
     tracing::info!(
         %addr,
         data_dir = %data_dir.display(),
+        %eventlog,
         retention = %humantime::format_duration(args.retention),
         "serving"
     );
