@@ -424,3 +424,43 @@ async fn the_log_recovers_when_redis_comes_back() {
         .unwrap();
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), late);
 }
+
+/// Sizing a deployment's Redis: what one retained item of a typical size costs in
+/// memory. Prints the figure; fails if items started to cost much more than their JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_per_item_stays_close_to_its_json() {
+    let Some(h) = redis_harness() else { return };
+    let log = h.open(RETENTION).await;
+    let acct = account("sizing");
+    let item = NewItem {
+        ts: Timestamp::from_unix_ms(1_700_000_000_000),
+        kind: "webshop:add_tickets".into(),
+        // Realistic text: catalog names and keys repeat, the ref and order ids do not.
+        data: format!(
+            r#"{{"ref":"shopper-{{n}}","order":{{"id":"1000123","tickets":[{{"event":"10003","name":"Dance performance 2","price":"25.00","rank":"Balcony","seat":null}}],"total":"25.00"}},"pad":"{}"}}"#,
+            "x".repeat(540)
+        ),
+    };
+    let json_len = protocol::item_json(ItemId::new(T0, 0), item.ts, &item.kind, &item.data).len();
+    const COUNT: usize = 10_000;
+    for chunk in 0..COUNT / 1_000 {
+        let batch = (0..1_000)
+            .map(|n| NewItem {
+                data: item.data.replace("{n}", &(chunk * 1_000 + n).to_string()),
+                ..item.clone()
+            })
+            .collect();
+        log.append(&acct, batch, None).await.unwrap();
+        h.clock.advance(Duration::from_millis(3));
+    }
+    let bytes = h.storage_bytes().unwrap();
+    let per_item = bytes / u64::try_from(COUNT).unwrap();
+    println!(
+        "{COUNT} items of {json_len} bytes of JSON: {bytes} bytes in Redis, {per_item} per item"
+    );
+    assert!(json_len > 750, "{json_len}");
+    assert!(
+        per_item < u64::try_from(json_len).unwrap() * 5 / 4,
+        "{per_item} bytes per item of {json_len} bytes"
+    );
+}
