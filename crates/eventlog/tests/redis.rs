@@ -268,6 +268,75 @@ async fn an_unreachable_redis_is_a_clear_error_at_start() {
     assert!(err.is_unavailable());
 }
 
+/// A type filter that skips many items reads the stream in several round trips of at
+/// most 1,000 entries; across their boundaries no item is missed or served twice, and
+/// `more` and `next_id` are those of one long scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filtered_read_across_several_round_trips_misses_nothing() {
+    let Some(h) = redis_harness() else { return };
+    let log = h.open(RETENTION).await;
+    let acct = account("chunks");
+    let wanted_at = [10, 1_005, 1_200, 2_400];
+    let batch: Vec<NewItem> = (0..2_500)
+        .map(|n| NewItem {
+            ts: Timestamp::from_unix_ms(1_700_000_000_000),
+            kind: if wanted_at.contains(&n) {
+                "webshop:add_tickets"
+            } else {
+                "webshop:pageview"
+            }
+            .into(),
+            data: format!(r#"{{"n":{n}}}"#),
+        })
+        .collect();
+    let got = log.append(&acct, batch, None).await.unwrap();
+    let mut req = ReadRequest {
+        start: StartAt::Oldest,
+        types: Some(vec!["webshop:add_tickets".into()]),
+        limit: 150,
+    };
+    assert_eq!(req.scan_cap(), 1_500);
+    let page = log.read(&acct, &req).await.unwrap();
+    let ids: Vec<ItemId> = page.items.iter().map(|i| i.id).collect();
+    assert_eq!(ids, [got[10], got[1_005], got[1_200]]);
+    assert!(page.more, "the scan stopped at its cap with items left");
+    assert_eq!(page.next_id, got[1_499].successor());
+    req.start = StartAt::Id(page.next_id);
+    let page = log.read(&acct, &req).await.unwrap();
+    let ids: Vec<ItemId> = page.items.iter().map(|i| i.id).collect();
+    assert_eq!(ids, [got[2_400]]);
+    assert!(!page.more);
+    assert_eq!(page.next_id, got[2_499].successor());
+
+    // A page that fills up exactly on the last entry of a round trip asks for one more
+    // entry to tell `more`.
+    let acct = account("fill");
+    let batch: Vec<NewItem> = (0..1_001)
+        .map(|n| NewItem {
+            ts: Timestamp::from_unix_ms(1_700_000_000_000),
+            kind: if n >= 851 {
+                "webshop:add_tickets"
+            } else {
+                "webshop:pageview"
+            }
+            .into(),
+            data: "{}".into(),
+        })
+        .collect();
+    let got = log.append(&acct, batch, None).await.unwrap();
+    req.start = StartAt::Oldest;
+    let page = log.read(&acct, &req).await.unwrap();
+    assert_eq!(page.items.len(), 150);
+    assert_eq!(page.items[0].id, got[851]);
+    assert!(!page.more);
+    assert_eq!(page.next_id, got[1_000].successor());
+    log.append(&acct, items(1), None).await.unwrap();
+    let page = log.read(&acct, &req).await.unwrap();
+    assert_eq!(page.items.len(), 150);
+    assert!(page.more);
+    assert_eq!(page.next_id, got[1_000].successor());
+}
+
 /// A private `redis-server` on a free port, with an append-only file in `dir` so a
 /// restart keeps the data; killed when dropped.
 struct PrivateRedis {
