@@ -30,24 +30,23 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
     };
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (backend, eventlog) = match &args.eventlog {
+    // Where the items live, for the log line and for errors (a Redis error names its
+    // password-free URL itself).
+    let (backend, eventlog, context) = match &args.eventlog {
         Some(url) => (
             Backend::Redis {
                 url: url.clone(),
                 prefix: args.eventlog_prefix.clone(),
             },
             url.to_string(),
+            "opening the event log".to_owned(),
         ),
         None => {
             let dir = data_dir.join("eventlog");
             let shown = dir.display().to_string();
-            (Backend::Embedded { dir }, shown)
+            let context = format!("opening the event log in {shown}");
+            (Backend::Embedded { dir }, shown, context)
         }
-    };
-    // A Redis error already names its (password-free) URL.
-    let context = match &args.eventlog {
-        Some(_) => "opening the event log".to_owned(),
-        None => format!("opening the event log in {eventlog}"),
     };
     let log = EventLog::open(OpenOptions {
         backend,

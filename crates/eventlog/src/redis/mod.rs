@@ -31,7 +31,7 @@ use keys::{Keys, entry_id};
 use wake::Listener;
 
 /// Lua numbers are doubles: the append script does its id arithmetic exactly only below
-/// 2^53, which the clock reaches in the year 287,396.
+/// 2^53 ms, some 285,000 years after 1970.
 const MAX_SCRIPT_MS: u64 = (1 << 53) - 1;
 /// A Redis that does not answer within this is treated as down (the caller gets an
 /// "unavailable" error); generous, since a purge may trim many entries in one call.
@@ -200,11 +200,12 @@ impl RedisStore {
 /// `XTRIM MINID` and exclusive range ends need Redis 6.2: refuse older servers at start
 /// instead of failing on the first append.
 async fn check_version(conn: &mut ConnectionManager) -> Result<(), Error> {
-    let info: String = ::redis::cmd("INFO")
-        .arg("server")
-        .query_async(conn)
-        .await
-        .map_err(Error::redis)?;
+    let info: String = match ::redis::cmd("INFO").arg("server").query_async(conn).await {
+        Ok(info) => info,
+        // A server that refuses INFO (an ACL, say) is given the benefit of the doubt.
+        Err(e) if matches!(e.kind(), ::redis::ErrorKind::Server(_)) => return Ok(()),
+        Err(e) => return Err(Error::redis(e)),
+    };
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
