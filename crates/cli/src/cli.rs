@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use eventlog::{KeyPrefix, RedisUrl};
 use protocol::AccountName;
 
 #[derive(Debug, Parser)]
@@ -137,6 +138,13 @@ pub(crate) struct ServeArgs {
     /// How long items are kept in the eventstream, e.g. 4h, 90m.
     #[arg(long, default_value = "4h", value_parser = parse_duration, env = "TICKETSTREAM_RETENTION")]
     pub(crate) retention: Duration,
+    /// Where the eventstream lives: unset for the embedded log under the data directory,
+    /// or redis://HOST:PORT/DB for Redis Streams (6.2+) shared by several server processes.
+    #[arg(long, value_name = "URL", env = "TICKETSTREAM_EVENTLOG")]
+    pub(crate) eventlog: Option<RedisUrl>,
+    /// The prefix of every Redis key and channel, so deployments can share one Redis.
+    #[arg(long, value_name = "PREFIX", default_value = KeyPrefix::DEFAULT, env = "TICKETSTREAM_EVENTLOG_PREFIX")]
+    pub(crate) eventlog_prefix: KeyPrefix,
     /// Run `demo init` first and print ready-to-use commands.
     #[arg(long)]
     pub(crate) demo: bool,

@@ -292,3 +292,104 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("another ticketstream server"), "{stderr}");
 }
+
+#[test]
+fn serve_names_an_unreachable_redis_event_log_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 (tcpmux) has no Redis anywhere this runs; the password must not show.
+    let output = ticketstream(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--eventlog",
+            "redis://:hunter2@127.0.0.1:1/0",
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot connect to the Redis event log at redis://:***@127.0.0.1:1/0"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let bad = ticketstream(dir.path(), &["serve", "--eventlog", "127.0.0.1:6379"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a Redis URL"));
+}
+
+/// `serve --eventlog redis://...`: a tracked shopper's actions go through Redis (no
+/// embedded log is created) and come out of the eventstream.
+#[tokio::test]
+async fn serve_demo_with_a_redis_event_log_serves_the_shoppers_actions() {
+    let Ok(url) = std::env::var("TICKETSTREAM_TEST_REDIS_URL") else {
+        eprintln!("skipped: TICKETSTREAM_TEST_REDIS_URL not set");
+        return;
+    };
+    let prefix = format!("tstest-cli-{}", std::process::id());
+    // The keys the demo account gets (ARCHITECTURE.md, "The Redis layout").
+    let keys = RedisKeys {
+        url: url.clone(),
+        keys: ["accounts", "{demo}:stream", "{demo}:meta"]
+            .map(|k| format!("{prefix}:{k}"))
+            .to_vec(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, printed) = serve_demo(
+        dir.path(),
+        &["--eventlog", &url, "--eventlog-prefix", &prefix],
+    );
+    let shopper = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = shopper.get(printed.flow.as_str()).send().await.unwrap();
+    assert!(page.status().is_success(), "{}", page.status());
+    let page: Value = reqwest::Client::new()
+        .get(format!("{}?wait=20", printed.eventstream))
+        .basic_auth(&printed.accesskey, Some(&printed.secretkey))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let results = page["results"].as_array().unwrap();
+    assert!(!results.is_empty(), "{page}");
+    assert_eq!(results[0]["type"], "webshop:pageview");
+    assert_eq!(results[0]["data"]["ref"], "demo-user");
+    assert!(!dir.path().join("eventlog").exists());
+    assert_eq!(keys.existing(), 3, "the items are not in Redis");
+}
+
+/// A test's Redis keys, deleted when the test ends, however it ends.
+struct RedisKeys {
+    url: String,
+    keys: Vec<String>,
+}
+
+impl RedisKeys {
+    fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    fn existing(&self) -> u64 {
+        redis::cmd("EXISTS")
+            .arg(&self.keys)
+            .query(&mut self.connection())
+            .unwrap()
+    }
+}
+
+impl Drop for RedisKeys {
+    fn drop(&mut self) {
+        let _: () = redis::cmd("DEL")
+            .arg(&self.keys)
+            .query(&mut self.connection())
+            .unwrap();
+    }
+}

@@ -15,11 +15,14 @@ mod item;
 mod log;
 mod open;
 mod page;
+mod redis;
 mod store;
 mod waiters;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
+pub use error::RedisError;
 pub use item::{NewItem, PurgeReport, ReadPage, ReadRequest, StoredItem};
 pub use log::EventLog;
 pub use open::{Backend, DEFAULT_RETENTION, OpenOptions};
+pub use redis::{KeyPrefix, RedisConfigError, RedisUrl};

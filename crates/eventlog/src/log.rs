@@ -24,24 +24,25 @@ struct Inner {
     store: Arc<dyn Store>,
     retention: Duration,
     clock: Arc<dyn Clock>,
-    waiters: Waiters,
+    waiters: Arc<Waiters>,
 }
 
 impl EventLog {
     pub async fn open(opts: OpenOptions) -> Result<EventLog, Error> {
-        let store = open_store(&opts.backend, opts.clock.clone()).await?;
+        let waiters = Arc::new(Waiters::default());
+        let store = open_store(&opts.backend, opts.clock.clone(), Arc::clone(&waiters)).await?;
         Ok(EventLog {
             inner: Arc::new(Inner {
                 store,
                 retention: opts.retention,
                 clock: opts.clock,
-                waiters: Waiters::default(),
+                waiters,
             }),
         })
     }
 
     /// Appends a batch atomically (one transaction, one fsync: group commit), assigns ids,
-    /// returns them; wakes waiters after commit.
+    /// returns them; the backend wakes waiters after commit, in every process.
     ///
     /// `source` is the position of the last outbox row in this batch. It is stored in the
     /// same transaction as the items, so after a crash the relay asks
@@ -52,15 +53,13 @@ impl EventLog {
         items: Vec<NewItem>,
         source: Option<u64>,
     ) -> Result<Vec<ItemId>, Error> {
-        let ids = self
-            .inner
+        if items.is_empty() && source.is_none() {
+            return Ok(Vec::new());
+        }
+        self.inner
             .store
             .append(account.clone(), items, source)
-            .await?;
-        if let Some(last) = ids.last() {
-            self.inner.waiters.notify(account, *last);
-        }
-        Ok(ids)
+            .await
     }
 
     /// The `source` of the last append that gave one, for this account.

@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::embedded::EmbeddedStore;
 use crate::error::Error;
+use crate::redis::{KeyPrefix, RedisStore, RedisUrl};
 use crate::store::Store;
+use crate::waiters::Waiters;
 
 /// The retention of the contract: items are kept 4 hours (spec section 2).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(4 * 3600);
@@ -18,6 +20,10 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(4 * 3600);
 pub enum Backend {
     /// One SQLite file, `eventlog.sqlite`, under `dir` (created if missing).
     Embedded { dir: PathBuf },
+    /// Redis Streams (6.2 or newer) at `url`, for several processes sharing one log.
+    /// Every key and channel name starts with `prefix`, so deployments (and tests) can
+    /// share one Redis.
+    Redis { url: RedisUrl, prefix: KeyPrefix },
 }
 
 #[derive(Debug, Clone)]
@@ -41,8 +47,12 @@ impl OpenOptions {
 pub(crate) async fn open_store(
     backend: &Backend,
     clock: Arc<dyn Clock>,
+    waiters: Arc<Waiters>,
 ) -> Result<Arc<dyn Store>, Error> {
     match backend {
-        Backend::Embedded { dir } => Ok(Arc::new(EmbeddedStore::open(dir, clock).await?)),
+        Backend::Embedded { dir } => Ok(Arc::new(EmbeddedStore::open(dir, clock, waiters).await?)),
+        Backend::Redis { url, prefix } => Ok(Arc::new(
+            RedisStore::open(url, prefix, clock, waiters).await?,
+        )),
     }
 }

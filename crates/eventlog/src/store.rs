@@ -3,6 +3,10 @@
 //! A backend stores items and answers range scans in one consistent snapshot; everything
 //! the contract derives from those answers (positions, `nextid`, `gap`, waking readers)
 //! lives in the handle, so every backend behaves the same.
+//!
+//! A backend is opened with the handle's [`Waiters`](crate::waiters::Waiters): it
+//! reports there every append it learns has committed, its own and, for a backend shared
+//! by several processes, those of the others. That is how long-polls wake.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -49,7 +53,8 @@ pub(crate) struct Bounds {
 
 pub(crate) trait Store: Send + Sync + Debug {
     /// Appends atomically, assigning ids in the write transaction (so an id becomes
-    /// visible only with every smaller one), and stores `source` with the items.
+    /// visible only with every smaller one), and stores `source` with the items. Never
+    /// called with neither items nor source.
     fn append(
         &self,
         account: AccountName,

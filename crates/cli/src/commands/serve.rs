@@ -30,16 +30,31 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
     };
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let log_dir = data_dir.join("eventlog");
+    // Where the items live, for the log line and for errors (a Redis error names its
+    // password-free URL itself).
+    let (backend, eventlog, context) = match &args.eventlog {
+        Some(url) => (
+            Backend::Redis {
+                url: url.clone(),
+                prefix: args.eventlog_prefix.clone(),
+            },
+            url.to_string(),
+            "opening the event log".to_owned(),
+        ),
+        None => {
+            let dir = data_dir.join("eventlog");
+            let shown = dir.display().to_string();
+            let context = format!("opening the event log in {shown}");
+            (Backend::Embedded { dir }, shown, context)
+        }
+    };
     let log = EventLog::open(OpenOptions {
-        backend: Backend::Embedded {
-            dir: log_dir.clone(),
-        },
+        backend,
         retention: args.retention,
         clock: Arc::clone(&clock),
     })
     .await
-    .with_context(|| format!("opening the event log in {}", log_dir.display()))?;
+    .context(context)?;
 
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -48,6 +63,7 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
     tracing::info!(
         %addr,
         data_dir = %data_dir.display(),
+        %eventlog,
         retention = %humantime::format_duration(args.retention),
         "serving"
     );

@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::item::NewItem;
 use crate::store::{Bounds, BoxFuture, Scan, Scanned, Store};
+use crate::waiters::Waiters;
 use reader::ReaderPool;
 use writer::{Command, Writer};
 
@@ -37,7 +38,11 @@ pub(crate) struct EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    pub(crate) async fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+    pub(crate) async fn open(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        waiters: Arc<Waiters>,
+    ) -> Result<Self, Error> {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir).map_err(|source| Error::CreateDir {
@@ -47,7 +52,7 @@ impl EmbeddedStore {
             let path = dir.join(FILE_NAME);
             let conn = schema::open_writer(&path)?;
             Ok(EmbeddedStore {
-                writer: Writer::spawn(conn, clock)?,
+                writer: Writer::spawn(conn, clock, waiters)?,
                 readers: Arc::new(ReaderPool::new(path)),
             })
         })
@@ -72,9 +77,6 @@ impl Store for EmbeddedStore {
         source: Option<u64>,
     ) -> BoxFuture<'_, Result<Vec<ItemId>, Error>> {
         Box::pin(async move {
-            if items.is_empty() && source.is_none() {
-                return Ok(Vec::new());
-            }
             self.call(|reply| {
                 Command::Append(writer::AppendJob {
                     account,

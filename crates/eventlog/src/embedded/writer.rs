@@ -1,7 +1,7 @@
 //! The single writer: a thread that owns the writing connection and takes commands from a
 //! channel. Being alone, it is the sequencer of spec section 4: it reads each account's
 //! last id, assigns the next ones and commits them in one transaction, so an id becomes
-//! visible together with every smaller one.
+//! visible together with every smaller one. After each commit it wakes the readers.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -14,6 +14,7 @@ use super::convert::{bound_to_sql, opt_id_from_sql, to_sql};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::item::NewItem;
+use crate::waiters::Waiters;
 
 /// Appends waiting together are committed together, up to these sizes, so one fsync
 /// serves them all without one transaction growing without bound.
@@ -52,11 +53,15 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(conn: Connection, clock: Arc<dyn Clock>) -> Result<Writer, Error> {
+    pub(super) fn spawn(
+        conn: Connection,
+        clock: Arc<dyn Clock>,
+        waiters: Arc<Waiters>,
+    ) -> Result<Writer, Error> {
         let (commands, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("eventlog-writer".into())
-            .spawn(move || run(conn, &*clock, &rx))
+            .spawn(move || run(conn, &*clock, &waiters, &rx))
             .map_err(Error::Spawn)?;
         Ok(Writer { commands })
     }
@@ -68,12 +73,12 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, clock: &dyn Clock, rx: &Receiver<Command>) {
+fn run(mut conn: Connection, clock: &dyn Clock, waiters: &Waiters, rx: &Receiver<Command>) {
     while let Ok(first) = rx.recv() {
         let job = match first {
             Command::Append(job) => job,
             other => {
-                execute(&mut conn, clock, other);
+                execute(&mut conn, clock, waiters, other);
                 continue;
             }
         };
@@ -94,17 +99,17 @@ fn run(mut conn: Connection, clock: &dyn Clock, rx: &Receiver<Command>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        commit_group(&mut conn, clock, group);
+        commit_group(&mut conn, clock, waiters, group);
         if let Some(other) = after {
-            execute(&mut conn, clock, other);
+            execute(&mut conn, clock, waiters, other);
         }
     }
 }
 
-fn execute(conn: &mut Connection, clock: &dyn Clock, command: Command) {
+fn execute(conn: &mut Connection, clock: &dyn Clock, waiters: &Waiters, command: Command) {
     // A caller that gave up (its future was dropped) no longer listens; that is fine.
     match command {
-        Command::Append(job) => commit_group(conn, clock, vec![job]),
+        Command::Append(job) => commit_group(conn, clock, waiters, vec![job]),
         Command::Purge {
             horizon,
             max_rows,
@@ -118,11 +123,16 @@ fn execute(conn: &mut Connection, clock: &dyn Clock, command: Command) {
     }
 }
 
-fn commit_group(conn: &mut Connection, clock: &dyn Clock, group: Vec<AppendJob>) {
+fn commit_group(
+    conn: &mut Connection,
+    clock: &dyn Clock,
+    waiters: &Waiters,
+    group: Vec<AppendJob>,
+) {
     match append_group(conn, clock.now_ms(), &group) {
         Ok(results) => {
             for (job, result) in group.into_iter().zip(results) {
-                let _ = job.reply.send(result);
+                reply(waiters, job, result);
             }
         }
         Err(_) => {
@@ -131,10 +141,18 @@ fn commit_group(conn: &mut Connection, clock: &dyn Clock, group: Vec<AppendJob>)
             for job in group {
                 let result = append_group(conn, clock.now_ms(), std::slice::from_ref(&job))
                     .and_then(|mut r| r.pop().unwrap_or(Err(Error::WriterStopped)));
-                let _ = job.reply.send(result);
+                reply(waiters, job, result);
             }
         }
     }
+}
+
+/// Wakes the account's readers once its items are committed, then answers the caller.
+fn reply(waiters: &Waiters, job: AppendJob, result: Result<Vec<ItemId>, Error>) {
+    if let Ok(Some(last)) = result.as_ref().map(|ids| ids.last()) {
+        waiters.notify(&job.account, *last);
+    }
+    let _ = job.reply.send(result);
 }
 
 /// One transaction for all jobs; each job in its own savepoint so a failing one is rolled

@@ -19,6 +19,9 @@ pub(crate) enum ApiError {
     TooManyRequests { retry_after: u64 },
     #[error("the server is busy: try again in {retry_after} s")]
     Overloaded { retry_after: u64 },
+    /// A store is unreachable for now (e.g. Redis is restarting); details go to the log.
+    #[error("the eventstream is unavailable: try again in {retry_after} s")]
+    Unavailable { detail: String, retry_after: u64 },
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -39,6 +42,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { detail, .. } => {
+                tracing::warn!(error = %detail, "request failed: store unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -46,9 +53,9 @@ impl IntoResponse for ApiError {
         };
         let message = self.to_string();
         let retry_after = match &self {
-            ApiError::TooManyRequests { retry_after } | ApiError::Overloaded { retry_after } => {
-                Some(*retry_after)
-            }
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::Overloaded { retry_after }
+            | ApiError::Unavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         };
         let mut response = (
@@ -76,6 +83,13 @@ impl IntoResponse for ApiError {
 
 impl From<eventlog::Error> for ApiError {
     fn from(e: eventlog::Error) -> Self {
+        if e.is_unavailable() {
+            // Reconnecting takes about a second; a client that retries sooner gets this again.
+            return ApiError::Unavailable {
+                detail: format!("event log: {e}"),
+                retry_after: 1,
+            };
+        }
         ApiError::Internal(format!("event log: {e}"))
     }
 }
@@ -88,4 +102,28 @@ impl From<shop::Error> for ApiError {
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use eventlog::{Backend, EventLog, KeyPrefix, OpenOptions, RedisUrl};
+
+    use super::*;
+
+    /// A store that cannot be reached is a 503 with Retry-After, not a 500.
+    #[tokio::test]
+    async fn an_unreachable_event_log_is_503() {
+        // Port 1 (tcpmux) has no Redis anywhere this runs.
+        let err = EventLog::open(OpenOptions::new(Backend::Redis {
+            url: RedisUrl::parse("redis://127.0.0.1:1/0").unwrap(),
+            prefix: KeyPrefix::default(),
+        }))
+        .await
+        .unwrap_err();
+        let response = ApiError::from(err).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
 }

@@ -1,0 +1,163 @@
+//! Reads: the bounds of a stream and a range scan, the first round trip in one MULTI/EXEC
+//! so the page's `oldestid`, `gap` and first items come from one snapshot.
+//!
+//! Further round trips, needed only when a type filter skips many items, continue right
+//! after the last entry scanned. That stays correct without a snapshot: ids become
+//! visible only in ascending order (each append is one script) and retention only
+//! removes entries below the horizon, which the scan has passed.
+
+use ::redis::Value;
+use ::redis::aio::ConnectionManager;
+use protocol::ItemId;
+
+use super::codec;
+use super::keys::{AccountKeys, entry_id};
+use crate::error::Error;
+use crate::store::{Bounds, Scan, Scanned};
+
+/// Entries fetched per round trip while a type filter skips items. Each is a few hundred
+/// bytes to a few kB, so this keeps one reply to a few MB.
+const FILTER_CHUNK: usize = 1_000;
+
+pub(super) async fn bounds(
+    conn: &mut ConnectionManager,
+    keys: &AccountKeys,
+    horizon: ItemId,
+) -> Result<Bounds, Error> {
+    let (bounds, _) = snapshot(conn, keys, horizon, None).await?;
+    Ok(bounds)
+}
+
+pub(super) async fn scan(
+    conn: &mut ConnectionManager,
+    keys: &AccountKeys,
+    scan: &Scan,
+) -> Result<Scanned, Error> {
+    let limit = scan.request.limit.max(1);
+    let cap = scan.request.scan_cap();
+    let filtered = scan.request.types.is_some();
+    let mut out = Scanned::default();
+    let mut scanned = 0;
+    let mut first = true;
+    loop {
+        let stop = out.items.len() == limit || scanned == cap;
+        // One more entry than could be used, so that a full page knows whether another
+        // entry follows (`more`). Without a filter every entry scanned is an item.
+        let count = if stop {
+            1
+        } else if filtered {
+            (cap - scanned).min(FILTER_CHUNK) + 1
+        } else {
+            limit.min(cap) - scanned + 1
+        };
+        let entries = if first {
+            first = false;
+            let (bounds, entries) =
+                snapshot(conn, keys, scan.horizon, Some((scan.from, count))).await?;
+            out.bounds = bounds;
+            entries
+        } else {
+            let after = out.last_scanned.map_or_else(
+                || entry_id(scan.from),
+                |last| format!("({}", entry_id(last)),
+            );
+            range(conn, &keys.stream, &after, count).await?
+        };
+        let fetched = entries.len();
+        for item in entries {
+            if out.items.len() == limit || scanned == cap {
+                out.more = true;
+                return Ok(out);
+            }
+            scanned += 1;
+            out.last_scanned = Some(item.id);
+            if scan.request.wants(&item.kind) {
+                out.items.push(item);
+            }
+        }
+        if fetched < count {
+            return Ok(out);
+        }
+    }
+}
+
+/// The bounds and, when asked, the first `count` entries from `from` on, in one
+/// transaction.
+async fn snapshot(
+    conn: &mut ConnectionManager,
+    keys: &AccountKeys,
+    horizon: ItemId,
+    range: Option<(ItemId, usize)>,
+) -> Result<(Bounds, Vec<crate::item::StoredItem>), Error> {
+    let mut pipe = ::redis::pipe();
+    pipe.atomic();
+    pipe.cmd("HGET").arg(&keys.meta).arg("deleted");
+    let horizon_id = entry_id(horizon);
+    // Nothing lies below the zero id, and Redis refuses an interval that ends before it.
+    let has_expired = horizon != ItemId::ZERO;
+    if has_expired {
+        pipe.cmd("XREVRANGE")
+            .arg(&keys.stream)
+            .arg(format!("({horizon_id}"))
+            .arg("-")
+            .arg("COUNT")
+            .arg(1);
+    }
+    pipe.cmd("XRANGE")
+        .arg(&keys.stream)
+        .arg(&horizon_id)
+        .arg("+")
+        .arg("COUNT")
+        .arg(1);
+    if let Some((from, count)) = range {
+        pipe.cmd("XRANGE")
+            .arg(&keys.stream)
+            .arg(entry_id(from))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count);
+    }
+    let replies: Vec<Value> = pipe.query_async(conn).await.map_err(Error::redis)?;
+    let mut replies = replies.into_iter();
+    let mut next = || {
+        replies
+            .next()
+            .ok_or_else(|| Error::Corrupt("a Redis transaction answered too little".into()))
+    };
+    let deleted = codec::opt_id(next()?)?;
+    let expired = if has_expired {
+        codec::first_id(next()?)?
+    } else {
+        None
+    };
+    let oldest = codec::first_id(next()?)?;
+    let entries = match range {
+        Some(_) => codec::entries(next()?)?,
+        None => Vec::new(),
+    };
+    // Items below the horizon that retention has not trimmed yet already count as
+    // deleted: they are not served, so a reader positioned at them has a gap.
+    let bounds = Bounds {
+        oldest,
+        highest_deleted: deleted.max(expired),
+    };
+    Ok((bounds, entries))
+}
+
+async fn range(
+    conn: &mut ConnectionManager,
+    stream: &str,
+    start: &str,
+    count: usize,
+) -> Result<Vec<crate::item::StoredItem>, Error> {
+    let reply: Value = ::redis::cmd("XRANGE")
+        .arg(stream)
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(count)
+        .query_async(conn)
+        .await
+        .map_err(Error::redis)?;
+    codec::entries(reply)
+}
