@@ -9,8 +9,8 @@ use super::error::PageError;
 use super::query::QueryParams;
 
 /// Parameters that are never part of `pageview.params` (spec section 3); `ref` never
-/// reaches the parameters at all.
-const EXCLUDED: [&str; 4] = ["accesskey", "signature", "l", "ordercode"];
+/// reaches the parameters at all. Everything else the integrator passed is kept.
+const EXCLUDED: [&str; 3] = ["accesskey", "signature", "l"];
 
 /// Parameters with a default, and the values each may take (empty: any).
 const DEFAULTS: [(&str, &str, &[&str]); 8] = [
@@ -217,6 +217,7 @@ mod tests {
         assert_eq!(value(raw, "panels"), Some("customer,delivery,payment"));
         assert_eq!(value(raw, "saleschannelid"), Some("10000"));
         assert_eq!(value(raw, "detail"), Some("ticketdetails"));
+        assert_eq!(value(raw, "ordercode"), Some("A1"));
         assert_eq!(raw.get("promocode"), Some(&None));
         for gone in ["accesskey", "signature", "l", "ref"] {
             assert!(!raw.contains_key(gone), "{gone}");
