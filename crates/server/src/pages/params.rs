@@ -208,8 +208,10 @@ mod tests {
 
     #[test]
     fn fills_defaults_and_drops_excluded_parameters() {
-        let p =
-            parse_q("event=10003&accesskey=x&signature=y&l=nl&ref=u&detail=ticketdetails").unwrap();
+        let p = parse_q(
+            "event=10003&accesskey=x&signature=y&l=nl&ref=u&detail=ticketdetails&ordercode=A1",
+        )
+        .unwrap();
         let raw = &p.params;
         assert_eq!(value(raw, "event"), Some("10003"));
         assert_eq!(value(raw, "flow"), Some("checkout"));
