@@ -15,11 +15,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use pages_support::{Shopper, TestShop, spawn_shop};
+use pages_support::{Shopper, spawn_shop};
 use protocol::AccountName;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::Value;
 
 const SHOPPERS: usize = 8;
 const ROUNDS: usize = 30;
@@ -129,32 +128,6 @@ async fn play(s: &mut Shopper<'_>, m: Move) -> u16 {
     s.post_body(path, body).await.status.as_u16()
 }
 
-/// Items after `from`, and the `nextid` to read on from.
-async fn items_since(shop: &TestShop, from: &str) -> (Vec<Value>, String) {
-    let mut items = Vec::new();
-    let mut next = from.to_owned();
-    loop {
-        let page: Value = shop
-            .http
-            .get(format!(
-                "{}/api/1/demo/eventstream?id={next}&limit=1000",
-                shop.base
-            ))
-            .basic_auth(&shop.demo.api.accesskey, Some(&shop.demo.api.secretkey))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        items.extend(page["results"].as_array().unwrap().iter().cloned());
-        next = page["nextid"].as_str().unwrap().to_owned();
-        if page["moreresults"] == false {
-            return (items, next);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_valid_forms_from_many_shoppers_keep_every_seat_count_true() {
     let seed: u64 = std::env::var("TICKETSTREAM_TEST_SEED")
@@ -208,7 +181,7 @@ async fn forged_and_valid_forms_from_many_shoppers_keep_every_seat_count_true() 
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let (items, after) = items_since(&shop, &next).await;
+        let (items, after) = shop.items_since(&next).await;
         next = after;
         for item in &items {
             let kind = item["type"].as_str().unwrap();

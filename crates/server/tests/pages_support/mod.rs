@@ -199,8 +199,13 @@ impl TestShop {
     }
 
     pub(crate) async fn read_all(&self) -> Vec<Value> {
+        self.items_since("0").await.0
+    }
+
+    /// Every item after `from`, and the `nextid` to read on from.
+    pub(crate) async fn items_since(&self, from: &str) -> (Vec<Value>, String) {
         let mut items = Vec::new();
-        let mut next = "0".to_owned();
+        let mut next = from.to_owned();
         loop {
             let page: Value = self
                 .http
@@ -218,7 +223,7 @@ impl TestShop {
             items.extend(page["results"].as_array().unwrap().iter().cloned());
             next = page["nextid"].as_str().unwrap().to_owned();
             if page["moreresults"] == false {
-                return items;
+                return (items, next);
             }
         }
     }

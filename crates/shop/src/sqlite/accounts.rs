@@ -68,22 +68,17 @@ impl AccountTx for SqliteTx<'_> {
     }
 
     fn keys(&mut self, account: AccountId, kind: KeyKind) -> Result<Vec<KeyPair>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT accesskey, secretkey FROM keys WHERE account_id = ?1 AND kind = ?2
+        self.all(
+            "SELECT accesskey, secretkey FROM keys WHERE account_id = ?1 AND kind = ?2
                  ORDER BY created_at, rowid",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![account.0, kind.as_str()], |row| {
+            params![account.0, kind.as_str()],
+            |row| {
                 Ok(KeyPair {
                     accesskey: row.get(0)?,
                     secretkey: Secret::new(row.get(1)?),
                 })
-            })
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            },
+        )
     }
 
     fn find_key(&mut self, accesskey: &str) -> Result<Option<StoredKey>, Error> {

@@ -272,24 +272,20 @@ impl CatalogTx for SqliteTx<'_> {
     }
 
     fn return_hosts(&mut self, account: AccountId) -> Result<Vec<String>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT host FROM return_hosts WHERE account_id = ?1 ORDER BY host")
-            .db()?;
-        let rows = stmt.query_map(params![account.0], |row| row.get(0)).db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+        self.all(
+            "SELECT host FROM return_hosts WHERE account_id = ?1 ORDER BY host",
+            params![account.0],
+            |row| row.get(0),
+        )
     }
 
     fn events(&mut self, account: AccountId) -> Result<Vec<EventInfo>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, name, date, capacity, taken FROM events
+        self.all(
+            "SELECT id, name, date, capacity, taken FROM events
                  WHERE account_id = ?1 AND active = 1 ORDER BY rowid",
-            )
-            .db()?;
-        let rows = stmt.query_map(params![account.0], event_info).db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            params![account.0],
+            event_info,
+        )
     }
 
     fn event(&mut self, account: AccountId, id: NumId) -> Result<Option<EventInfo>, Error> {
@@ -311,20 +307,16 @@ impl CatalogTx for SqliteTx<'_> {
         let Some(event) = lookup_id(event) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT p.id, t.id, t.name, pt.id, pt.name, p.price, p.servicecharge
+        self.all(
+            "SELECT p.id, t.id, t.name, pt.id, pt.name, p.price, p.servicecharge
                  FROM tickettypes t
                  JOIN tickettypeprices p ON p.account_id = t.account_id
                    AND p.tickettype_id = t.id AND p.active = 1
                  JOIN pricetypes pt ON pt.account_id = p.account_id AND pt.id = p.pricetype_id
                  WHERE t.account_id = ?1 AND t.event_id = ?2 AND t.active = 1
                  ORDER BY t.position, p.position",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![account.0, event], |row| {
+            params![account.0, event],
+            |row| {
                 Ok(OfferLine {
                     tickettypeprice_id: num(row, 0)?,
                     tickettype_id: num(row, 1)?,
@@ -334,30 +326,24 @@ impl CatalogTx for SqliteTx<'_> {
                     price: money(row, 5)?,
                     servicecharge: money(row, 6)?,
                 })
-            })
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            },
+        )
     }
 
     fn products(&mut self, account: AccountId) -> Result<Vec<Product>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, name, producttype, price FROM products
+        self.all(
+            "SELECT id, name, producttype, price FROM products
                  WHERE account_id = ?1 AND active = 1 ORDER BY position",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![account.0], |row| {
+            params![account.0],
+            |row| {
                 Ok(Product {
                     id: num(row, 0)?,
                     name: row.get(1)?,
                     producttype: num(row, 2)?,
                     price: money(row, 3)?,
                 })
-            })
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            },
+        )
     }
 
     fn scenarios(
@@ -365,10 +351,8 @@ impl CatalogTx for SqliteTx<'_> {
         account: AccountId,
         kind: Scenario,
     ) -> Result<Vec<(NumId, String)>, Error> {
-        let mut stmt = self.conn.prepare_cached(scenarios_sql(kind)).db()?;
-        let rows = stmt
-            .query_map(params![account.0], |row| Ok((num(row, 0)?, row.get(1)?)))
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+        self.all(scenarios_sql(kind), params![account.0], |row| {
+            Ok((num(row, 0)?, row.get(1)?))
+        })
     }
 }

@@ -43,6 +43,20 @@ pub(crate) struct SqliteTx<'c> {
     conn: &'c Connection,
 }
 
+impl SqliteTx<'_> {
+    /// Every row `sql` returns, each read by `map`.
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut stmt = self.conn.prepare_cached(sql).db()?;
+        let rows = stmt.query_map(params, map).db()?;
+        rows.collect::<Result<Vec<_>, _>>().db()
+    }
+}
+
 impl SqliteStore {
     pub(crate) async fn open(dir: &Path) -> Result<Self, Error> {
         let dir = dir.to_owned();

@@ -146,37 +146,28 @@ impl OrderTx for SqliteTx<'_> {
     }
 
     fn expired_orders(&mut self, now_ms: i64, limit: u32) -> Result<Vec<NumId>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM orders WHERE status = 'open' AND expires_ms < ?1
+        self.all(
+            "SELECT id FROM orders WHERE status = 'open' AND expires_ms < ?1
                  ORDER BY expires_ms, id LIMIT ?2",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![now_ms, limit], |row| num(row, 0))
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            params![now_ms, limit],
+            |row| num(row, 0),
+        )
     }
 
     fn ticket_lines(&mut self, account: AccountId, order: NumId) -> Result<Vec<TicketLine>, Error> {
         let Some(order) = lookup_id(order) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT t.id, t.price, t.servicecharge, t.tickettypeprice_id, t.tickettype_id,
+        self.all(
+            "SELECT t.id, t.price, t.servicecharge, t.tickettypeprice_id, t.tickettype_id,
                         tt.name, t.pricetype_id, pt.name, t.event_id, e.name
                  FROM order_tickets t
                  JOIN tickettypes tt ON tt.account_id = ?1 AND tt.id = t.tickettype_id
                  JOIN pricetypes pt ON pt.account_id = ?1 AND pt.id = t.pricetype_id
                  JOIN events e ON e.account_id = ?1 AND e.id = t.event_id
                  WHERE t.order_id = ?2 ORDER BY t.id",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![account.0, order], |row| {
+            params![account.0, order],
+            |row| {
                 Ok(TicketLine {
                     id: num(row, 0)?,
                     price: money(row, 1)?,
@@ -189,9 +180,8 @@ impl OrderTx for SqliteTx<'_> {
                     eventid: num(row, 8)?,
                     eventname: row.get(9)?,
                 })
-            })
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            },
+        )
     }
 
     fn insert_ticket_lines(
@@ -247,17 +237,13 @@ impl OrderTx for SqliteTx<'_> {
         let Some(order) = lookup_id(order) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT op.id, op.product_id, op.price, p.producttype, p.name
+        self.all(
+            "SELECT op.id, op.product_id, op.price, p.producttype, p.name
                  FROM order_products op
                  JOIN products p ON p.account_id = ?1 AND p.id = op.product_id
                  WHERE op.order_id = ?2 ORDER BY op.id",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![account.0, order], |row| {
+            params![account.0, order],
+            |row| {
                 Ok(ProductLine {
                     id: num(row, 0)?,
                     productid: num(row, 1)?,
@@ -265,9 +251,8 @@ impl OrderTx for SqliteTx<'_> {
                     producttype: num(row, 3)?,
                     productname: row.get(4)?,
                 })
-            })
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            },
+        )
     }
 
     fn insert_product_lines(
@@ -348,27 +333,22 @@ impl OrderTx for SqliteTx<'_> {
     }
 
     fn seat_counts(&mut self, account: AccountId) -> Result<Vec<SeatCount>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT e.id, e.capacity, e.taken,
+        self.all(
+            "SELECT e.id, e.capacity, e.taken,
                    (SELECT COUNT(*) FROM order_tickets t JOIN orders o ON o.id = t.order_id
                     WHERE o.account_id = e.account_id AND t.event_id = e.id
                       AND o.status IN ('open', 'confirmed'))
                  FROM events e WHERE e.account_id = ?1 ORDER BY e.rowid",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map(params![account.0], |row| {
+            params![account.0],
+            |row| {
                 Ok(SeatCount {
                     event: num(row, 0)?,
                     capacity: row.get(1)?,
                     taken: row.get(2)?,
                     held: row.get(3)?,
                 })
-            })
-            .db()?;
-        rows.collect::<Result<Vec<_>, _>>().db()
+            },
+        )
     }
 
     fn customer(&mut self, id: NumId) -> Result<Option<CustomerInfo>, Error> {
