@@ -72,7 +72,7 @@ impl ShopStore {
                     tracker: Tracker::new(name, reference, now),
                 };
                 let out = f(tx, &mut ctx)?;
-                tx.update_session(&ctx.session, now.unix_ms())?;
+                tx.set_session_order(&ctx.session.id, ctx.session.order_id, now.unix_ms())?;
                 Ok((out, ctx.tracker.written()))
             })
             .await?;
@@ -86,7 +86,7 @@ impl ShopStore {
 /// Whether the order is still open (neither confirmed nor expired).
 pub(crate) fn is_open(tx: &mut dyn Tx, order: NumId) -> Result<bool, Error> {
     Ok(tx
-        .order_for_update(order)?
+        .order(order)?
         .is_some_and(|o| o.status == OrderStatus::Open))
 }
 

@@ -20,7 +20,7 @@ impl ShopStore {
         }
         self.in_session(&session.account, &session.id, now, move |tx, ctx| {
             let customer = match ctx.session.order_id {
-                Some(order) => tx.order_for_update(order)?.and_then(|o| o.customer),
+                Some(order) => tx.order(order)?.and_then(|o| o.customer),
                 None => None,
             };
             let orderid = ctx.session.order_id;

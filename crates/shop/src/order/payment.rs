@@ -219,16 +219,23 @@ impl ShopStore {
                 let Some(payment) = tx.payment(&owned)?.filter(|p| p.account == account.id) else {
                     return Ok(None);
                 };
-                Ok(tx.order_for_update(payment.order_id)?.map(|o| o.session_id))
+                Ok(tx.order(payment.order_id)?.map(|o| o.session_id))
             })
             .await?
             .ok_or(ShopRule::PaymentClosed)?;
         let token = token.to_owned();
         self.in_session(account, &session_id, now, move |tx, ctx| {
-            let mut payment = tx
-                .payment(&token)?
-                .filter(|p| p.account == ctx.account)
-                .ok_or(ShopRule::PaymentClosed)?;
+            let payment_of = |tx: &mut dyn Tx| -> Result<PaymentRow, Error> {
+                Ok(tx
+                    .payment(&token)?
+                    .filter(|p| p.account == ctx.account)
+                    .ok_or(ShopRule::PaymentClosed)?)
+            };
+            // Lock the order first, then read the payment under that lock: a concurrent
+            // basket change (which cancels the payment) is either fully before or after.
+            let order_id = payment_of(tx)?.order_id;
+            let order = tx.order_for_update(order_id)?;
+            let mut payment = payment_of(tx)?;
             match (payment.status, outcome) {
                 (PaymentStatus::Paid, PaymentOutcome::Paid) => {
                     return Ok(PaymentView::from(&payment));
@@ -237,8 +244,7 @@ impl ShopStore {
                 _ => return Err(ShopRule::PaymentClosed.into()),
             }
             if outcome == PaymentOutcome::Paid {
-                let mut order = tx
-                    .order_for_update(payment.order_id)?
+                let mut order = order
                     .filter(|o| o.status == OrderStatus::Open && o.expires_ms >= ctx.now.unix_ms())
                     .ok_or(ShopRule::NoOpenOrder)?;
                 let state = order_state(tx, &order)?;

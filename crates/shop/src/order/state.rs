@@ -53,7 +53,7 @@ impl ShopStore {
                 return Ok(None);
             };
             let Some(row) = tx
-                .order_for_update(order)?
+                .order(order)?
                 .filter(|o| o.account == account.id && o.session_id == session_id)
             else {
                 return Ok(None);

@@ -71,6 +71,11 @@ fn delete_lines(tx: &SqliteTx<'_>, sql: &str, order: NumId, ids: &[NumId]) -> Re
 
 impl OrderTx for SqliteTx<'_> {
     fn order_for_update(&mut self, id: NumId) -> Result<Option<OrderRow>, Error> {
+        // The transaction already holds SQLite's write lock (BEGIN IMMEDIATE).
+        self.order(id)
+    }
+
+    fn order(&mut self, id: NumId) -> Result<Option<OrderRow>, Error> {
         let Some(id) = lookup_id(id) else {
             return Ok(None);
         };

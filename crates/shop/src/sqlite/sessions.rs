@@ -1,6 +1,6 @@
 //! Sessions in SQLite. Parameters and settings are stored as JSON text.
 
-use protocol::Ref;
+use protocol::{NumId, Ref};
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqlResult, SqliteTx, db_id, opt_num};
@@ -90,6 +90,21 @@ impl SessionTx for SqliteTx<'_> {
                     now_ms
                 ],
             )
+            .db()?;
+        Ok(())
+    }
+
+    fn set_session_order(
+        &mut self,
+        session: &str,
+        order: Option<NumId>,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let order = order.map(|id| db_id("order", id)).transpose()?;
+        self.conn
+            .prepare_cached("UPDATE sessions SET order_id = ?2, seen_ms = ?3 WHERE id = ?1")
+            .db()?
+            .execute(params![session, order, now_ms])
             .db()?;
         Ok(())
     }

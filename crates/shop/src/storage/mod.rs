@@ -111,6 +111,14 @@ pub(crate) trait SessionTx {
     /// Writes the entry fields (`ref`, parameters, settings, language, order) of an
     /// existing session and marks it seen.
     fn update_session(&mut self, session: &SessionRow, now_ms: i64) -> Result<(), Error>;
+    /// Sets the session's current order and marks it seen: what every shop change
+    /// writes to its session.
+    fn set_session_order(
+        &mut self,
+        session: &str,
+        order: Option<NumId>,
+        now_ms: i64,
+    ) -> Result<(), Error>;
     /// Deletes sessions without an order unseen since `orderless_before_ms` and all
     /// sessions unseen since `before_ms`; returns how many.
     fn purge_sessions(&mut self, orderless_before_ms: i64, before_ms: i64) -> Result<u64, Error>;
@@ -118,8 +126,11 @@ pub(crate) trait SessionTx {
 
 /// Orders, their lines, seats, customers and payments.
 pub(crate) trait OrderTx {
-    /// The order, locked against other writers until this transaction ends.
+    /// The order, locked against other writers until this transaction ends. Rules that
+    /// change an order (or its lines, seats or payments) read it through this first.
     fn order_for_update(&mut self, id: NumId) -> Result<Option<OrderRow>, Error>;
+    /// The order, without a lock: for reads.
+    fn order(&mut self, id: NumId) -> Result<Option<OrderRow>, Error>;
     fn insert_order(&mut self, order: &NewOrder) -> Result<NumId, Error>;
     /// Writes the changeable fields: customer, scenarios, status and expiry.
     fn update_order(&mut self, order: &OrderRow) -> Result<(), Error>;
