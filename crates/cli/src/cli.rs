@@ -157,6 +157,18 @@ pub(crate) struct ServeArgs {
     /// Eventstream requests served at once, long-polls included (more get 503).
     #[arg(long, default_value_t = 4096, env = "TICKETSTREAM_API_MAX_IN_FLIGHT")]
     pub(crate) api_max_in_flight: usize,
+    /// Shop page requests per second one client address may make (burst: five times
+    /// that; more get a 429 page).
+    #[arg(long, default_value_t = 20, env = "TICKETSTREAM_PAGE_RATE")]
+    pub(crate) page_rate: u32,
+    /// A reverse proxy whose X-Forwarded-For names the client address (repeatable).
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "ADDR",
+        env = "TICKETSTREAM_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! What the handlers share: the stores and the configuration.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,13 @@ pub struct AppConfig {
     pub api_burst: u32,
     /// Eventstream requests served at once (long-polls included); more get 503.
     pub api_max_in_flight: usize,
+    /// Shop page requests per minute one client address may make, sustained; more get
+    /// a 429 page.
+    pub page_requests_per_minute: u32,
+    /// Requests one client address may make at once above the sustained rate.
+    pub page_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for AppConfig {
@@ -28,6 +36,9 @@ impl Default for AppConfig {
             api_requests_per_second: 100,
             api_burst: 200,
             api_max_in_flight: 4096,
+            page_requests_per_minute: 20 * 60,
+            page_burst: 100,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -61,8 +61,14 @@ async fn expiry_loop(app: App, stopping: CancellationToken) {
         }
         let now = crate::pages::now(&app);
         match app.shop.expire_orders(now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(orders = n, "reservations expired"),
+            Ok(report) => {
+                if report.expired > 0 {
+                    tracing::info!(orders = report.expired, "reservations expired");
+                }
+                for (order, e) in report.failed {
+                    tracing::error!(%order, error = %e, "expiring a reservation failed; retrying at the next tick");
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "expiring reservations failed; retrying at the next tick")
             }

@@ -38,9 +38,12 @@ pub async fn run(
             stopping.cancel();
         }
     };
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(on_shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(on_shutdown)
+    .await;
     stopping.cancel();
     background.join().await;
     served

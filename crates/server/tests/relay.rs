@@ -71,9 +71,12 @@ async fn shop_a_little(store: &ShopStore, reference: &str) {
         .enter_session(
             &demo,
             None,
-            Some(Ref::parse(reference).unwrap()),
-            BTreeMap::new(),
-            "en",
+            shop::Entry {
+                reference: Some(Ref::parse(reference).unwrap()),
+                params: BTreeMap::new(),
+                settings: shop::WidgetSettings::default(),
+                lang: "en".to_owned(),
+            },
             now,
         )
         .await
@@ -83,7 +86,13 @@ async fn shop_a_little(store: &ShopStore, reference: &str) {
         .await
         .unwrap();
     store
-        .set_tickets(&demo, &session.id, NumId(10003), vec![(NumId(580), 1)], now)
+        .set_tickets(
+            &demo,
+            &session.id,
+            NumId(10003),
+            BTreeMap::from([(NumId(580), 1)]),
+            now,
+        )
         .await
         .unwrap();
 }

@@ -1,4 +1,5 @@
-//! Errors of the shop store.
+//! Errors of the shop store. They name no storage crate: a backend's failure arrives as
+//! [`Error::Store`] with the backend's message.
 
 use protocol::AccountName;
 
@@ -13,7 +14,9 @@ pub enum Error {
     #[error(transparent)]
     Rule(#[from] ShopRule),
     #[error("shop store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Store(String),
+    #[error("shop store: {what} {value} does not fit the store's integers")]
+    OutOfRange { what: &'static str, value: u64 },
     #[error("shop store: cannot create {path}: {source}")]
     CreateDir {
         path: std::path::PathBuf,
@@ -42,6 +45,14 @@ pub enum ShopRule {
     Incomplete(&'static str),
     #[error("{0}")]
     InvalidInput(&'static str),
+    #[error("at most {max} tickets of one price per order")]
+    TooManyOfOnePrice { max: u32 },
+    #[error("at most {max} tickets per order")]
+    TooManyTickets { max: u32 },
+    #[error("at most {max} of one product per order")]
+    TooManyOfOneProduct { max: u32 },
     #[error("this payment is no longer pending")]
     PaymentClosed,
+    #[error("the order changed after this payment started: pay again for the order as it is")]
+    PaymentMismatch,
 }

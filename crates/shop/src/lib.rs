@@ -1,16 +1,21 @@
 //! The shop: accounts and keys, the catalog, sessions, orders with inventory and the
 //! checkout rules, and the transactional outbox that captures tracked actions.
 //!
-//! The store is one SQLite file under the data directory. All access goes through
-//! [`ShopStore`], which runs the blocking SQLite calls off the async runtime.
+//! All access goes through [`ShopStore`]. Its rules (`order/`, `catalog/`, `session/`)
+//! are written once over a private storage contract (`storage`), which a backend
+//! implements; [`ShopBackend`] picks the backend (today the SQLite file under the data
+//! directory) and `open.rs` is the one place that knows them all.
 
 mod catalog;
 mod demo;
 mod error;
 mod keys;
+mod open;
 mod order;
 mod outbox;
 mod session;
+mod sqlite;
+mod storage;
 mod store;
 
 pub use catalog::{
@@ -21,10 +26,15 @@ pub use catalog::{
 pub use demo::{DEMO_ACCOUNT, DemoEvent, DemoSetup, KeyJson, demo_init};
 pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
+pub use open::ShopBackend;
 pub use order::{
-    CustomerInfo, MAX_PRODUCTS, MAX_TICKETS_PER_PRICE, OrderStatus, OrderView, PaymentOutcome,
-    PaymentView, Scenario,
+    CustomerInfo, ExpiryReport, MAX_PRODUCTS, MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE,
+    OrderStatus, OrderView, PaymentOutcome, PaymentStatus, PaymentView, Quantities, Scenario,
+    SeatCount,
 };
 pub use outbox::OutboxRow;
-pub use session::{Session, WidgetParams};
+pub use session::{
+    Entry, Flow, ORDERLESS_SESSION_IDLE, OnCompletion, Panels, ReturnUrl, SESSION_IDLE, Session,
+    WidgetParams, WidgetSettings,
+};
 pub use store::{Account, ShopStore};

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use protocol::{AccountName, Action, Ref, Timestamp};
-use rusqlite::{Transaction, params};
 use tokio::sync::Notify;
 
+use crate::storage::{NewOutboxRow, Tx};
 use crate::{Error, ShopStore};
 
 /// A committed row waiting for the relay.
@@ -49,22 +49,19 @@ impl Tracker {
     /// Writes the action `make` builds, when this session is tracked.
     pub(crate) fn record(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &mut dyn Tx,
         make: impl FnOnce(Ref) -> Action,
     ) -> Result<(), Error> {
         let Some(reference) = self.reference.clone() else {
             return Ok(());
         };
         let action = make(reference);
-        tx.prepare_cached(
-            "INSERT INTO outbox (account, ts_ms, type, data) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![
-            self.account.as_str(),
-            self.now.unix_ms(),
-            action.action_type().as_str(),
-            action.data_json()
-        ])?;
+        tx.push_outbox(&NewOutboxRow {
+            account: self.account.clone(),
+            ts_ms: self.now.unix_ms(),
+            kind: action.action_type().as_str().to_owned(),
+            data: action.data_json(),
+        })?;
         self.written += 1;
         Ok(())
     }
@@ -78,54 +75,20 @@ impl ShopStore {
 
     /// The oldest committed rows, in id order.
     pub async fn outbox_batch(&self, limit: usize) -> Result<Vec<OutboxRow>, Error> {
-        self.with_conn(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, account, ts_ms, type, data FROM outbox ORDER BY id LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![limit as i64], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, account, ts_ms, kind, data) = row?;
-                // Rows are written only from validated names.
-                let Ok(account) = AccountName::parse(&account) else {
-                    continue;
-                };
-                out.push(OutboxRow {
-                    id: id as u64,
-                    account,
-                    ts: Timestamp::from_unix_ms(ts_ms),
-                    kind,
-                    data,
-                });
-            }
-            Ok(out)
-        })
-        .await
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        self.read(move |tx| tx.outbox_batch(limit)).await
     }
 
     /// Deletes rows up to and including `id`, once the log has them.
     pub async fn outbox_delete_through(&self, id: u64) -> Result<usize, Error> {
-        self.with_conn(move |conn| {
-            Ok(conn.execute("DELETE FROM outbox WHERE id <= ?1", params![id as i64])?)
-        })
-        .await
+        let n = self
+            .transact(move |tx| tx.outbox_delete_through(id))
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// How many rows wait for the relay.
     pub async fn outbox_len(&self) -> Result<u64, Error> {
-        self.with_conn(|conn| {
-            Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |row| {
-                row.get::<_, i64>(0)
-            })? as u64)
-        })
-        .await
+        self.read(|tx| tx.outbox_len()).await
     }
 }

@@ -122,6 +122,9 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         api_requests_per_second: args.api_rate,
         api_burst: args.api_rate.saturating_mul(2),
         api_max_in_flight: args.api_max_in_flight,
+        page_requests_per_minute: args.page_rate.saturating_mul(60),
+        page_burst: args.page_rate.saturating_mul(5),
+        trusted_proxies: args.trusted_proxies,
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);

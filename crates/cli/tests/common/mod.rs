@@ -40,6 +40,8 @@ pub(crate) fn serve_demo(data_dir: &Path, extra: &[&str]) -> (Process, Printed) 
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        // Every simulated shopper comes from 127.0.0.1: lift the per-address page limit.
+        .args(["--page-rate", "100000"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -2,28 +2,26 @@
 //! the step to the payment provider.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
-use shop::{CustomerInfo, OrderStatus, Scenario, ShopRule};
+use protocol::NumId;
+use shop::{CustomerInfo, Scenario, ShopRule};
 
 use super::error::PageError;
-use super::form::{back_with, form_shopper, redirect, then_to};
-use super::params;
-use super::session::{now, shopper};
-use super::shopping::PageQuery;
+use super::form::{
+    CustomerForm, DeliveryForm, NoFields, PaymentForm, ShopForm, back_with, redirect, then_to,
+};
+use super::session::{Shopper, now, shopper};
+use super::shopping::{PageQuery, open_order_or_paid};
 use super::views::{CheckoutPage, Choice, SummaryLine};
 use crate::App;
 
 /// `checkout_start`, from the basket's checkout button.
 pub(crate) async fn start(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, .. }: ShopForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let (shopper, _) = form_shopper(&app, &account, &headers, fields).await?;
     match app
         .shop
         .start_checkout(&shopper.account, &shopper.session.id, now(&app))
@@ -42,11 +40,10 @@ pub(crate) async fn checkout_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let order = app
-        .shop
-        .current_order(&shopper.account, &shopper.session.id)
-        .await?
-        .filter(|o| o.status == OrderStatus::Open);
+    let order = match open_order_or_paid(&app, &shopper).await? {
+        Ok(order) => order,
+        Err(to_paid_order) => return Ok(to_paid_order),
+    };
     let Some(order) = order.filter(|o| !o.state.tickets.is_empty() || !o.state.products.is_empty())
     else {
         return Ok(redirect(format!("{}/shop/basket?msg=empty", shopper.base)));
@@ -54,12 +51,9 @@ pub(crate) async fn checkout_page(
     app.shop
         .record_pageview(&shopper.session, "checkout", now(&app))
         .await?;
-    let params = &shopper.session.params;
+    let panels = shopper.session.settings.panels;
     let (deliveries, payments) = app.shop.scenarios(&shopper.account).await?;
     let state = &order.state;
-    let show_customer = params::panel_shown(params, "customer");
-    let show_delivery = params::panel_shown(params, "delivery");
-    let show_payment = params::panel_shown(params, "payment");
     let customer_done = state.customerid.is_some();
     let delivery_done = state.deliveryscenarioid.is_some();
     let payment_done = state.paymentscenarioid.is_some();
@@ -71,11 +65,11 @@ pub(crate) async fn checkout_page(
         lines: SummaryLine::for_order(state),
         total: state.totalamount,
         message: t.message(query.get("msg").map(String::as_str)),
-        show_customer,
+        show_customer: panels.customer,
         customer_done,
         customer_name: order.customer_name.as_deref().unwrap_or(""),
         customer_email: order.customer_email.as_deref().unwrap_or(""),
-        show_delivery,
+        show_delivery: panels.delivery,
         delivery_done,
         deliveries: deliveries
             .into_iter()
@@ -85,7 +79,7 @@ pub(crate) async fn checkout_page(
                 name: d.name,
             })
             .collect(),
-        show_payment,
+        show_payment: panels.payment,
         payment_done,
         payments: payments
             .into_iter()
@@ -95,9 +89,9 @@ pub(crate) async fn checkout_page(
                 name: p.name,
             })
             .collect(),
-        can_pay: (!show_customer || customer_done)
-            && (!show_delivery || delivery_done)
-            && (!show_payment || payment_done),
+        can_pay: (!panels.customer || customer_done)
+            && (!panels.delivery || delivery_done)
+            && (!panels.payment || payment_done),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -105,16 +99,10 @@ pub(crate) async fn checkout_page(
 /// The customer panel (`checkout_addcustomerinfo`).
 pub(crate) async fn customer(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, form }: ShopForm<CustomerForm>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
     let back = format!("{}/shop/checkout", shopper.base);
-    let info = match CustomerInfo::parse(
-        fields.get("name").unwrap_or(""),
-        fields.get("email").unwrap_or(""),
-    ) {
+    let info = match CustomerInfo::parse(&form.name, &form.email) {
         Ok(info) => info,
         Err(rule) => return back_with(&back, rule.into()),
     };
@@ -128,37 +116,27 @@ pub(crate) async fn customer(
 /// The delivery panel (`checkout_adddeliveryinfo`).
 pub(crate) async fn delivery(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, form }: ShopForm<DeliveryForm>,
 ) -> Result<Response, PageError> {
-    scenario(&app, &account, &headers, fields, Scenario::Delivery).await
+    scenario(&app, &shopper, Scenario::Delivery, form.0).await
 }
 
 /// The payment panel (`checkout_addpaymentinfo`).
 pub(crate) async fn payment(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, form }: ShopForm<PaymentForm>,
 ) -> Result<Response, PageError> {
-    scenario(&app, &account, &headers, fields, Scenario::Payment).await
+    scenario(&app, &shopper, Scenario::Payment, form.0).await
 }
 
 async fn scenario(
     app: &App,
-    account: &str,
-    headers: &HeaderMap,
-    fields: Vec<(String, String)>,
+    shopper: &Shopper,
     kind: Scenario,
+    choice: Option<NumId>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields) = form_shopper(app, account, headers, fields).await?;
     let back = format!("{}/shop/checkout", shopper.base);
-    let field = match kind {
-        Scenario::Delivery => "deliveryscenario",
-        Scenario::Payment => "paymentscenario",
-    };
-    let Ok(id) = fields.id(field) else {
+    let Some(id) = choice else {
         return back_with(
             &back,
             ShopRule::InvalidInput("choose one of the options").into(),
@@ -171,14 +149,12 @@ async fn scenario(
     then_to(result, back)
 }
 
-/// To the payment provider (`checkout_initiatepayment`).
+/// To the payment provider (`checkout_initiatepayment`). Pressed twice, it leads to the
+/// same open payment.
 pub(crate) async fn pay(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, .. }: ShopForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let (shopper, _) = form_shopper(&app, &account, &headers, fields).await?;
     let back = format!("{}/shop/checkout", shopper.base);
     match app
         .shop

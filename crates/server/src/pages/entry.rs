@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::{AccountName, NumId, widget_signature_valid};
-use shop::KeyKind;
+use shop::{Entry, KeyKind, WidgetSettings};
 
 use super::error::PageError;
 use super::params;
@@ -38,7 +38,12 @@ pub(crate) async fn widget(
     let account = account_name(&account)?;
     let query = QueryParams::parse(query.as_deref())?;
     verify_signature(&app, &account, &query).await?;
-    enter(&app, account, &query, "checkout", landing, &headers).await
+    let how = Entering {
+        flow_default: "checkout",
+        landing,
+        signed: true,
+    };
+    enter(&app, account, &query, how, &headers).await
 }
 
 /// `GET /widgets/{account}/flow/{flow}?event=...`: the public link to a whole sales flow.
@@ -58,15 +63,12 @@ pub(crate) async fn flow(
         return Err(PageError::NotFound("there is no such sales flow"));
     }
     let query = QueryParams::parse(query.as_deref())?;
-    enter(
-        &app,
-        account,
-        &query,
-        "basketwithcheckout",
-        Landing::Tickets,
-        &headers,
-    )
-    .await
+    let how = Entering {
+        flow_default: "basketwithcheckout",
+        landing: Landing::Tickets,
+        signed: false,
+    };
+    enter(&app, account, &query, how, &headers).await
 }
 
 const BAD_SIGNATURE: &str =
@@ -104,14 +106,47 @@ async fn verify_signature(
     }
 }
 
+/// How an entry came in.
+#[derive(Debug, Clone, Copy)]
+struct Entering {
+    /// The `flow` when the URL names none.
+    flow_default: &'static str,
+    landing: Landing,
+    /// The URL carried a valid widget signature, so its parameters are the integrator's.
+    signed: bool,
+}
+
+/// Whether the shop may send shoppers to the entry's return URL: one from a signed widget
+/// URL, or one whose host the account lists in its catalog's `return_hosts`.
+async fn allow_return(
+    app: &App,
+    account: &AccountName,
+    settings: &mut WidgetSettings,
+    signed: bool,
+) -> Result<(), PageError> {
+    let Some(ret) = settings.return_url.as_mut() else {
+        return Ok(());
+    };
+    let host = params::return_host(&ret.url)?;
+    ret.followable = signed || app.shop.return_hosts(account).await?.contains(&host);
+    if !ret.followable {
+        tracing::warn!(
+            %account,
+            %host,
+            "returnurl ignored: an unsigned URL named a host the catalog's return_hosts does not list"
+        );
+    }
+    Ok(())
+}
+
 async fn enter(
     app: &App,
     account: AccountName,
     query: &QueryParams,
-    flow_default: &str,
-    landing: Landing,
+    how: Entering,
     headers: &HeaderMap,
 ) -> Result<Response, PageError> {
+    let landing = how.landing;
     if app.shop.account(&account).await?.is_none() {
         return Err(PageError::NotFound("there is no shop here"));
     }
@@ -127,8 +162,10 @@ async fn enter(
             "parameter saleschannelid is not a sales channel of this shop".into(),
         ));
     }
-    let params = params::effective(query, flow_default, saleschannel)?;
-    let event = params::get(&params, "event").and_then(|e| e.parse::<NumId>().ok());
+    let parsed = params::parse(query, how.flow_default, saleschannel)?;
+    let mut settings = parsed.settings;
+    allow_return(app, &account, &mut settings, how.signed).await?;
+    let event = settings.event;
     if let Some(event) = event {
         if app.shop.event_offer(&account, event).await?.is_none() {
             return Err(PageError::NotFound("this event is not on sale"));
@@ -141,9 +178,12 @@ async fn enter(
         .enter_session(
             &account,
             cookie_session(headers),
-            query.reference().cloned(),
-            params,
-            query.get("l").unwrap_or("en"),
+            Entry {
+                reference: query.reference().cloned(),
+                params: parsed.params,
+                settings,
+                lang: query.get("l").unwrap_or("en").to_owned(),
+            },
             now(app),
         )
         .await?;

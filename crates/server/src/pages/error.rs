@@ -2,7 +2,7 @@
 //! Server faults are logged here, once.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::i18n::Texts;
@@ -17,6 +17,8 @@ pub(crate) enum PageError {
     NotFound(&'static str),
     #[error("your session has expired: please start again from the original link")]
     NoSession,
+    #[error("too many requests from your address: please wait a moment and try again")]
+    TooManyRequests { retry_after: u64 },
     #[error("something went wrong on our side; please try again")]
     Internal(String),
 }
@@ -37,10 +39,15 @@ impl IntoResponse for PageError {
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::NoSession => StatusCode::FORBIDDEN,
+            PageError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "page failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+        };
+        let retry_after = match &self {
+            PageError::TooManyRequests { retry_after } => Some(retry_after.to_string()),
+            _ => None,
         };
         let message = self.to_string();
         let page = ErrorPage {
@@ -49,10 +56,14 @@ impl IntoResponse for PageError {
             title: status.canonical_reason().unwrap_or("Error"),
             message: &message,
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, message).into_response(),
+        };
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
         }
+        response
     }
 }
 

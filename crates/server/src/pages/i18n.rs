@@ -173,7 +173,10 @@ pub(crate) fn rule_key(rule: &shop::ShopRule) -> &'static str {
         ShopRule::EmptyBasket => "empty",
         ShopRule::NoOpenOrder => "expired",
         ShopRule::Incomplete(_) => "incomplete",
-        ShopRule::InvalidInput(_) => "invalid",
-        ShopRule::PaymentClosed => "closed",
+        ShopRule::InvalidInput(_)
+        | ShopRule::TooManyOfOnePrice { .. }
+        | ShopRule::TooManyTickets { .. }
+        | ShopRule::TooManyOfOneProduct { .. } => "invalid",
+        ShopRule::PaymentClosed | ShopRule::PaymentMismatch => "closed",
     }
 }

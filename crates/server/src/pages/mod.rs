@@ -8,6 +8,7 @@
 //! address bar. Every change is a POST with the session's CSRF token, answered with a
 //! redirect.
 
+mod admission;
 mod checkout;
 mod entry;
 mod error;
@@ -34,6 +35,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
                    base-uri 'none'; frame-ancestors 'self'";
 
 pub(crate) fn router(app: App) -> Router {
+    let limits = std::sync::Arc::new(admission::PageLimits::new(&app.config));
     let pages = Router::new()
         .route("/widgets/{account}/flow/{flow}", get(entry::flow))
         .route("/widgets/{account}/{widget}", get(entry::widget))
@@ -84,6 +86,10 @@ pub(crate) fn router(app: App) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            admission::limit,
         ));
     Router::new()
         .route("/static/style.css", get(stylesheet))

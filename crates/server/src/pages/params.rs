@@ -1,14 +1,16 @@
-//! The effective widget parameters of spec section 6: what the integrator passed, checked,
-//! with the defaults filled in. They drive the pages and are `pageview.params`.
+//! The widget parameters of spec section 6: what the integrator passed, checked, with the
+//! defaults filled in. They are parsed here, once, into the typed [`WidgetSettings`] the
+//! pages and the shop rules use; the raw map is kept only as `pageview.params`.
 
 use protocol::NumId;
-use shop::WidgetParams;
+use shop::{Flow, OnCompletion, Panels, ReturnUrl, WidgetParams, WidgetSettings};
 
 use super::error::PageError;
 use super::query::QueryParams;
 
-/// Parameters that are never part of `pageview.params`.
-const EXCLUDED: [&str; 4] = ["accesskey", "signature", "l", "ordercode"];
+/// Parameters that are never part of `pageview.params` (spec section 3); `ref` never
+/// reaches the parameters at all. Everything else the integrator passed is kept.
+const EXCLUDED: [&str; 3] = ["accesskey", "signature", "l"];
 
 /// Parameters with a default, and the values each may take (empty: any).
 const DEFAULTS: [(&str, &str, &[&str]); 8] = [
@@ -39,9 +41,27 @@ const OPTIONAL: [&str; 9] = [
     "saleschannelid",
 ];
 
+/// The parameters of an entry: the raw map for `pageview.params` and the settings. The
+/// return URL is not yet followable; the entry decides that.
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    pub(crate) params: WidgetParams,
+    pub(crate) settings: WidgetSettings,
+}
+
 /// Reads the parameters. `flow_default` is the `flow` a sales flow implies;
 /// `saleschannel` the account's default, filled in when none is given.
-pub(crate) fn effective(
+pub(crate) fn parse(
+    query: &QueryParams,
+    flow_default: &str,
+    saleschannel: Option<NumId>,
+) -> Result<Parsed, PageError> {
+    let params = effective(query, flow_default, saleschannel)?;
+    let settings = typed(&params)?;
+    Ok(Parsed { params, settings })
+}
+
+fn effective(
     query: &QueryParams,
     flow_default: &str,
     saleschannel: Option<NumId>,
@@ -81,65 +101,96 @@ pub(crate) fn effective(
             saleschannel.map(|id| id.to_string()),
         );
     }
-    for name in ["event", "product", "saleschannelid"] {
-        if let Some(Some(v)) = params.get(name)
-            && v.parse::<NumId>().is_err()
-        {
-            return Err(PageError::BadRequest(format!(
-                "parameter {name} must be a numeric id"
-            )));
-        }
-    }
-    if let Some(Some(list)) = params.get("extraproducts")
-        && list
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .any(|id| id.trim().parse::<NumId>().is_err())
-    {
-        return Err(PageError::BadRequest(
-            "parameter extraproducts must be a comma-separated list of product ids".into(),
-        ));
-    }
-    if let Some(Some(url)) = params.get("returnurl")
-        && !(url.starts_with("https://") || url.starts_with("http://"))
-    {
-        return Err(PageError::BadRequest(
-            "parameter returnurl must be an http or https URL".into(),
-        ));
-    }
-    if params.get("oncompletion") == Some(&Some("return".into()))
-        && params.get("returnurl") == Some(&None)
-    {
-        return Err(PageError::BadRequest(
-            "oncompletion=return needs a returnurl".into(),
-        ));
-    }
     Ok(params)
 }
 
-/// A parameter's value, when set.
-pub(crate) fn get<'a>(params: &'a WidgetParams, name: &str) -> Option<&'a str> {
+/// A parameter's value, when set and not empty.
+fn value<'a>(params: &'a WidgetParams, name: &str) -> Option<&'a str> {
     params
         .get(name)
         .and_then(|v| v.as_deref())
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) fn is_yes(params: &WidgetParams, name: &str) -> bool {
-    get(params, name) != Some("no")
+fn id(params: &WidgetParams, name: &str) -> Result<Option<NumId>, PageError> {
+    value(params, name)
+        .map(|v| {
+            v.parse::<NumId>().map_err(|_| {
+                PageError::BadRequest(format!("parameter {name} must be a numeric id"))
+            })
+        })
+        .transpose()
 }
 
-/// The checkout panels to show, in the order customer, delivery, payment.
-pub(crate) fn panel_shown(params: &WidgetParams, panel: &str) -> bool {
-    get(params, "panels").is_some_and(|p| p.split(',').any(|x| x.trim() == panel))
+fn typed(params: &WidgetParams) -> Result<WidgetSettings, PageError> {
+    let flow = match value(params, "flow") {
+        Some("basket") => Flow::Basket,
+        Some("basketwithcheckout") => Flow::BasketWithCheckout,
+        Some("return") => Flow::Return,
+        _ => Flow::Checkout,
+    };
+    let panels = value(params, "panels").unwrap_or("");
+    let shown = |panel: &str| panels.split(',').any(|p| p.trim() == panel);
+    let on_completion = match value(params, "oncompletion") {
+        Some("return") => OnCompletion::Return,
+        _ => OnCompletion::OrderDetail,
+    };
+    let return_url = value(params, "returnurl")
+        .map(|url| {
+            return_host(url).map(|_| ReturnUrl {
+                url: url.to_owned(),
+                followable: false,
+            })
+        })
+        .transpose()?;
+    if on_completion == OnCompletion::Return && return_url.is_none() {
+        return Err(PageError::BadRequest(
+            "oncompletion=return needs a returnurl".into(),
+        ));
+    }
+    let extra_products = value(params, "extraproducts")
+        .map(|list| {
+            list.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|id| id.trim().parse::<NumId>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    PageError::BadRequest(
+                        "parameter extraproducts must be a comma-separated list of product ids"
+                            .into(),
+                    )
+                })
+        })
+        .transpose()?;
+    id(params, "product")?;
+    Ok(WidgetSettings {
+        flow,
+        edit: value(params, "edit") != Some("no"),
+        reserve_more: value(params, "reservemoretickets") != Some("no"),
+        panels: Panels {
+            customer: shown("customer"),
+            delivery: shown("delivery"),
+            payment: shown("payment"),
+        },
+        on_completion,
+        return_url,
+        saleschannel: id(params, "saleschannelid")?,
+        extra_products,
+        event: id(params, "event")?,
+    })
 }
 
-/// The product ids `extraproducts` lists, or `None` for every product.
-pub(crate) fn extra_products(params: &WidgetParams) -> Option<Vec<NumId>> {
-    get(params, "extraproducts").map(|list| {
-        list.split(',')
-            .filter_map(|id| id.trim().parse().ok())
-            .collect()
+/// The host (with its port, when the URL names one) of an http or https URL, lowercase.
+pub(crate) fn return_host(url: &str) -> Result<String, PageError> {
+    let bad = || PageError::BadRequest("parameter returnurl must be an http or https URL".into());
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad());
+    }
+    let host = parsed.host_str().ok_or_else(bad)?.to_ascii_lowercase();
+    Ok(match parsed.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
     })
 }
 
@@ -147,8 +198,8 @@ pub(crate) fn extra_products(params: &WidgetParams) -> Option<Vec<NumId>> {
 mod tests {
     use super::*;
 
-    fn parse(q: &str) -> Result<WidgetParams, PageError> {
-        effective(
+    fn parse_q(q: &str) -> Result<Parsed, PageError> {
+        parse(
             &QueryParams::parse(Some(q)).unwrap(),
             "checkout",
             Some(NumId(10000)),
@@ -157,18 +208,69 @@ mod tests {
 
     #[test]
     fn fills_defaults_and_drops_excluded_parameters() {
-        let p =
-            parse("event=10003&accesskey=x&signature=y&l=nl&ref=u&detail=ticketdetails").unwrap();
-        assert_eq!(get(&p, "event"), Some("10003"));
-        assert_eq!(get(&p, "flow"), Some("checkout"));
-        assert_eq!(get(&p, "edit"), Some("yes"));
-        assert_eq!(get(&p, "panels"), Some("customer,delivery,payment"));
-        assert_eq!(get(&p, "saleschannelid"), Some("10000"));
-        assert_eq!(get(&p, "detail"), Some("ticketdetails"));
-        assert_eq!(p.get("promocode"), Some(&None));
+        let p = parse_q(
+            "event=10003&accesskey=x&signature=y&l=nl&ref=u&detail=ticketdetails&ordercode=A1",
+        )
+        .unwrap();
+        let raw = &p.params;
+        assert_eq!(value(raw, "event"), Some("10003"));
+        assert_eq!(value(raw, "flow"), Some("checkout"));
+        assert_eq!(value(raw, "edit"), Some("yes"));
+        assert_eq!(value(raw, "panels"), Some("customer,delivery,payment"));
+        assert_eq!(value(raw, "saleschannelid"), Some("10000"));
+        assert_eq!(value(raw, "detail"), Some("ticketdetails"));
+        assert_eq!(value(raw, "ordercode"), Some("A1"));
+        assert_eq!(raw.get("promocode"), Some(&None));
         for gone in ["accesskey", "signature", "l", "ref"] {
-            assert!(!p.contains_key(gone), "{gone}");
+            assert!(!raw.contains_key(gone), "{gone}");
         }
+        let s = &p.settings;
+        assert_eq!(s.event, Some(NumId(10003)));
+        assert_eq!(s.flow, Flow::Checkout);
+        assert!(s.edit && s.reserve_more);
+        assert_eq!(s.panels, Panels::default());
+        assert_eq!(s.saleschannel, Some(NumId(10000)));
+        assert_eq!(s.return_url, None);
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let p = parse_q(
+            "flow=basket&edit=no&reservemoretickets=no&panels=payment&oncompletion=return\
+             &returnurl=https%3A%2F%2FShop.Example%3A8443%2Fdone&extraproducts=1,2&saleschannelid=7",
+        )
+        .unwrap()
+        .settings;
+        assert_eq!(p.flow, Flow::Basket);
+        assert!(!p.edit && !p.reserve_more);
+        assert_eq!(
+            p.panels,
+            Panels {
+                customer: false,
+                delivery: false,
+                payment: true
+            }
+        );
+        assert_eq!(p.on_completion, OnCompletion::Return);
+        assert_eq!(
+            p.return_url.as_ref().unwrap().url,
+            "https://Shop.Example:8443/done"
+        );
+        assert_eq!(
+            p.return_url(),
+            None,
+            "not followable until the entry says so"
+        );
+        assert_eq!(p.extra_products, Some(vec![NumId(1), NumId(2)]));
+        assert_eq!(p.saleschannel, Some(NumId(7)));
+        assert_eq!(
+            return_host("https://Shop.Example:8443/done").unwrap(),
+            "shop.example:8443"
+        );
+        assert_eq!(
+            return_host("https://shop.example@evil.example/").unwrap(),
+            "evil.example"
+        );
     }
 
     #[test]
@@ -179,11 +281,12 @@ mod tests {
             "event=abc",
             "saleschannelid=1x",
             "returnurl=javascript:alert(1)",
+            "returnurl=https:%2F%2F",
             "oncompletion=return",
             "extraproducts=1,x",
         ] {
-            assert!(parse(bad).is_err(), "{bad}");
+            assert!(parse_q(bad).is_err(), "{bad}");
         }
-        assert!(parse("oncompletion=return&returnurl=https://example.org/").is_ok());
+        assert!(parse_q("oncompletion=return&returnurl=https://example.org/").is_ok());
     }
 }

@@ -2,18 +2,16 @@
 //! and the way back to the integrator's site.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use protocol::NumId;
-use shop::{OrderStatus, PaymentOutcome};
+use shop::{OnCompletion, OrderStatus, PaymentOutcome, PaymentStatus};
 
 use super::error::PageError;
-use super::form::{back_with, form_shopper, redirect};
+use super::form::{OutcomeForm, ShopForm, back_with, redirect};
 use super::i18n::Texts;
-use super::params;
-use super::session::{now, shopper};
+use super::session::{Shopper, now, shopper};
 use super::views::{OrderPage, PspPage, SummaryLine};
 use crate::App;
 
@@ -38,6 +36,9 @@ pub(crate) async fn page(
         .payment(&shopper.account, &token)
         .await?
         .ok_or(PageError::NotFound("there is no such payment"))?;
+    if payment.status == PaymentStatus::Paid {
+        return Ok(after_paid(&shopper, payment.order_id));
+    }
     let page = PspPage {
         t: shopper.texts(),
         base: &shopper.base,
@@ -49,26 +50,27 @@ pub(crate) async fn page(
     Ok(Html(page.render()?).into_response())
 }
 
+/// Where a paid order leads: its detail page, or the integrator's site with
+/// `oncompletion=return` when the return URL may be followed.
+fn after_paid(shopper: &Shopper, order: NumId) -> Response {
+    let settings = &shopper.session.settings;
+    if settings.on_completion == OnCompletion::Return && settings.return_url().is_some() {
+        redirect(format!("{}/shop/return", shopper.base))
+    } else {
+        redirect(format!("{}/shop/order/{order}", shopper.base))
+    }
+}
+
 /// The provider's answer. Paid confirms the order (`checkout_confirm`) and shows the
-/// order detail (or returns to the site, with `oncompletion=return`).
+/// order detail (or returns to the site, with `oncompletion=return`); a repeated "Pay"
+/// leads there again.
 pub(crate) async fn finish(
     State(app): State<App>,
-    Path((account, token)): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    Path((_account, token)): Path<(String, String)>,
+    ShopForm { shopper, form }: ShopForm<OutcomeForm>,
 ) -> Result<Response, PageError> {
     valid_token(&token)?;
-    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
-    let outcome = match fields.get("outcome") {
-        Some("paid") => PaymentOutcome::Paid,
-        Some("cancelled") => PaymentOutcome::Cancelled,
-        Some("failed") => PaymentOutcome::Failed,
-        _ => {
-            return Err(PageError::BadRequest(
-                "form field outcome must be paid, cancelled or failed".into(),
-            ));
-        }
-    };
+    let outcome = form.0;
     let checkout = format!("{}/shop/checkout", shopper.base);
     let payment = match app
         .shop
@@ -79,16 +81,7 @@ pub(crate) async fn finish(
         Err(e) => return back_with(&format!("{}/shop/basket", shopper.base), e),
     };
     match outcome {
-        PaymentOutcome::Paid => {
-            if params::get(&shopper.session.params, "oncompletion") == Some("return") {
-                Ok(redirect(format!("{}/shop/return", shopper.base)))
-            } else {
-                Ok(redirect(format!(
-                    "{}/shop/order/{}",
-                    shopper.base, payment.order_id
-                )))
-            }
-        }
+        PaymentOutcome::Paid => Ok(after_paid(&shopper, payment.order_id)),
         PaymentOutcome::Cancelled => Ok(redirect(format!("{checkout}?msg=cancelled"))),
         PaymentOutcome::Failed => Ok(redirect(format!("{checkout}?msg=failed"))),
     }
@@ -119,7 +112,7 @@ pub(crate) async fn order_page(
         lines: SummaryLine::for_order(&view.state),
         total: view.state.totalamount,
         customer_name: view.customer_name.as_deref(),
-        returnurl: params::get(&shopper.session.params, "returnurl"),
+        returnurl: shopper.session.settings.return_url(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -139,7 +132,10 @@ pub(crate) async fn return_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let url = params::get(&shopper.session.params, "returnurl")
+    let url = shopper
+        .session
+        .settings
+        .return_url()
         .ok_or(PageError::NotFound("this shop has no website to return to"))?;
     let page = ReturnPage {
         t: shopper.texts(),

@@ -15,9 +15,12 @@ pub(crate) struct QueryParams {
 }
 
 /// At most this many parameters, so a hostile URL cannot make a huge session or item.
-const MAX_PARAMS: usize = 64;
+pub(crate) const MAX_PARAMS: usize = 32;
 /// At most this many bytes in one value (a `ref` has its own limit of 512).
-const MAX_VALUE: usize = 2048;
+pub(crate) const MAX_VALUE: usize = 1024;
+/// At most this many bytes in all names and values together (without `ref`): what one
+/// session keeps of its parameters.
+pub(crate) const MAX_TOTAL: usize = 4096;
 
 fn decode(raw: &str) -> Vec<u8> {
     let plus_as_space = raw.replace('+', " ");
@@ -27,6 +30,7 @@ fn decode(raw: &str) -> Vec<u8> {
 impl QueryParams {
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, PageError> {
         let mut out = QueryParams::default();
+        let mut total = 0usize;
         let query = query.unwrap_or("");
         for piece in query.split('&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
@@ -58,9 +62,17 @@ impl QueryParams {
                     "parameter {name:?} is given twice"
                 )));
             }
+            total += name.len() + value.len();
             out.pairs.push((name, value));
             if out.pairs.len() > MAX_PARAMS {
-                return Err(PageError::BadRequest("too many parameters".into()));
+                return Err(PageError::BadRequest(format!(
+                    "at most {MAX_PARAMS} parameters"
+                )));
+            }
+            if total > MAX_TOTAL {
+                return Err(PageError::BadRequest(format!(
+                    "the parameters are longer than {MAX_TOTAL} bytes together"
+                )));
             }
         }
         Ok(out)
@@ -109,6 +121,28 @@ mod tests {
         assert!(QueryParams::parse(Some("event=1&event=2")).is_err());
         assert!(QueryParams::parse(Some("ref=a&ref=b")).is_err());
         assert!(QueryParams::parse(Some("x=%FF")).is_err());
+        let value = |n: usize| format!("v={}", "a".repeat(n));
+        assert!(QueryParams::parse(Some(&value(MAX_VALUE))).is_ok());
+        assert!(QueryParams::parse(Some(&value(MAX_VALUE + 1))).is_err());
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("p{i}=1"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert!(QueryParams::parse(Some(&many(MAX_PARAMS))).is_ok());
+        assert!(QueryParams::parse(Some(&many(MAX_PARAMS + 1))).is_err());
+        let long = |n: usize| {
+            (0..n)
+                .map(|i| format!("p{i}={}", "a".repeat(1000)))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert!(QueryParams::parse(Some(&long(4))).is_ok());
+        assert!(
+            QueryParams::parse(Some(&long(5))).is_err(),
+            "over {MAX_TOTAL} in total"
+        );
         assert!(
             QueryParams::parse(Some("ref="))
                 .unwrap()

@@ -3,22 +3,41 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use protocol::NumId;
-use shop::{MAX_PRODUCTS, OrderStatus};
+use shop::{Flow, MAX_PRODUCTS, OrderStatus};
 
 use super::error::PageError;
-use super::form::{back_with, form_shopper, redirect, then_to};
-use super::params;
+use super::form::{ProductForm, ShopForm, TicketsForm, back_with, redirect, then_to};
 use super::session::{Shopper, now, shopper};
 use super::views::{BasketPage, ProductRow, TicketGroup, TicketRow, TicketsPage};
 use crate::App;
 
 /// `?event=` and `?msg=` of the pages.
 pub(crate) type PageQuery = Query<HashMap<String, String>>;
+
+/// The session's order: `Ok(None)` when there is none or it is open-and-absent, the open
+/// order's view, or (as `Err`) the redirect to a paid order's detail page: once an order
+/// is paid, going back to a page of it shows that order, never an empty basket.
+pub(crate) async fn open_order_or_paid(
+    app: &App,
+    shopper: &Shopper,
+) -> Result<Result<Option<shop::OrderView>, Response>, PageError> {
+    let order = app
+        .shop
+        .current_order(&shopper.account, &shopper.session.id)
+        .await?;
+    Ok(match order {
+        Some(o) if o.status == OrderStatus::Confirmed => Err(redirect(format!(
+            "{}/shop/order/{}",
+            shopper.base, o.state.id
+        ))),
+        Some(o) if o.status == OrderStatus::Open => Ok(Some(o)),
+        _ => Ok(None),
+    })
+}
 
 /// The add-tickets page of one event (`pageview` `addtickets`).
 pub(crate) async fn tickets_page(
@@ -28,12 +47,18 @@ pub(crate) async fn tickets_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let event = query
-        .get("event")
-        .map(String::as_str)
-        .or_else(|| params::get(&shopper.session.params, "event"))
-        .and_then(|e| e.parse::<NumId>().ok())
+    let event =
+        match query.get("event") {
+            Some(e) => Some(e.parse::<NumId>().map_err(|_| {
+                PageError::BadRequest("parameter event must be a numeric id".into())
+            })?),
+            None => shopper.session.settings.event,
+        }
         .ok_or_else(|| PageError::BadRequest("parameter event is required".into()))?;
+    let order = match open_order_or_paid(&app, &shopper).await? {
+        Ok(order) => order,
+        Err(to_paid_order) => return Ok(to_paid_order),
+    };
     let offer = app
         .shop
         .event_offer(&shopper.account, event)
@@ -42,7 +67,6 @@ pub(crate) async fn tickets_page(
     app.shop
         .record_pageview(&shopper.session, "addtickets", now(&app))
         .await?;
-    let order = open_order(&app, &shopper).await?;
     let t = shopper.texts();
     let page = TicketsPage {
         t,
@@ -57,7 +81,7 @@ pub(crate) async fn tickets_page(
         has_order: order
             .as_ref()
             .is_some_and(|o| !o.state.tickets.is_empty() || !o.state.products.is_empty()),
-        returnurl: params::get(&shopper.session.params, "returnurl"),
+        returnurl: shopper.session.settings.return_url(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -74,16 +98,12 @@ async fn open_order(app: &App, shopper: &Shopper) -> Result<Option<shop::OrderVi
 /// Sets the ticket quantities, then continues as the widget's `flow` says.
 pub(crate) async fn set_tickets(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, form }: ShopForm<TicketsForm>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
-    let event = fields.id("event")?;
-    let wanted = fields.ticket_quantities()?;
+    let TicketsForm { event, wanted } = form;
     let back = format!("{}/shop/tickets?event={event}", shopper.base);
-    let params = &shopper.session.params;
-    if !params::is_yes(params, "reservemoretickets") {
+    let settings = &shopper.session.settings;
+    if !settings.reserve_more {
         let held = open_order(&app, &shopper).await?.map_or(0, |o| {
             o.state
                 .tickets
@@ -91,8 +111,8 @@ pub(crate) async fn set_tickets(
                 .filter(|t| t.eventid == event)
                 .count()
         });
-        let asked: u32 = wanted.iter().map(|(_, n)| n).sum();
-        if held > 0 && asked as usize > held {
+        let asked: u64 = wanted.values().map(|n| u64::from(*n)).sum();
+        if held > 0 && asked > u64::try_from(held).unwrap_or(u64::MAX) {
             return Ok(redirect(format!("{back}&msg=noedit")));
         }
     }
@@ -114,8 +134,8 @@ pub(crate) async fn set_tickets(
         return Ok(redirect(back));
     }
     let basket = format!("{}/shop/basket", shopper.base);
-    match params::get(params, "flow") {
-        Some("checkout") => {
+    match settings.flow {
+        Flow::Checkout => {
             if let Err(e) = app
                 .shop
                 .start_checkout(&shopper.account, &shopper.session.id, now(&app))
@@ -125,11 +145,10 @@ pub(crate) async fn set_tickets(
             }
             Ok(redirect(format!("{}/shop/checkout", shopper.base)))
         }
-        Some("return") => match params::get(params, "returnurl") {
-            Some(_) => Ok(redirect(format!("{}/shop/return", shopper.base))),
-            None => Ok(redirect(basket)),
-        },
-        _ => Ok(redirect(basket)),
+        Flow::Return if settings.return_url().is_some() => {
+            Ok(redirect(format!("{}/shop/return", shopper.base)))
+        }
+        Flow::Return | Flow::Basket | Flow::BasketWithCheckout => Ok(redirect(basket)),
     }
 }
 
@@ -141,11 +160,14 @@ pub(crate) async fn basket_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
+    let order = match open_order_or_paid(&app, &shopper).await? {
+        Ok(order) => order.map(|o| o.state),
+        Err(to_paid_order) => return Ok(to_paid_order),
+    };
     app.shop
         .record_pageview(&shopper.session, "summary", now(&app))
         .await?;
-    let order = open_order(&app, &shopper).await?.map(|o| o.state);
-    let params = &shopper.session.params;
+    let settings = &shopper.session.settings;
 
     let mut groups = Vec::new();
     if let Some(order) = &order {
@@ -165,7 +187,6 @@ pub(crate) async fn basket_page(
             }
         }
     }
-    let offered = params::extra_products(params);
     let products = app
         .shop
         .products(&shopper.account)
@@ -177,7 +198,7 @@ pub(crate) async fn basket_page(
             });
             (p, qty)
         })
-        .filter(|(p, qty)| *qty > 0 || offered.as_ref().is_none_or(|ids| ids.contains(&p.id)))
+        .filter(|(p, qty)| *qty > 0 || settings.offers_product(p.id))
         .map(|(p, qty)| ProductRow {
             product_id: p.id,
             name: p.name,
@@ -199,9 +220,9 @@ pub(crate) async fn basket_page(
         empty: order
             .as_ref()
             .is_none_or(|o| o.tickets.is_empty() && o.products.is_empty()),
-        edit: params::is_yes(params, "edit"),
+        edit: settings.edit,
         message: t.message(query.get("msg").map(String::as_str)),
-        returnurl: params::get(params, "returnurl"),
+        returnurl: settings.return_url(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -209,24 +230,19 @@ pub(crate) async fn basket_page(
 /// Changes ticket quantities from the basket (when the widget allows editing).
 pub(crate) async fn basket_tickets(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, form }: ShopForm<TicketsForm>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
     let basket = format!("{}/shop/basket", shopper.base);
-    if !params::is_yes(&shopper.session.params, "edit") {
+    if !shopper.session.settings.edit {
         return Ok(redirect(format!("{basket}?msg=noedit")));
     }
-    let event = fields.id("event")?;
-    let wanted = fields.ticket_quantities()?;
     let result = app
         .shop
         .set_tickets(
             &shopper.account,
             &shopper.session.id,
-            event,
-            wanted,
+            form.event,
+            form.wanted,
             now(&app),
         )
         .await;
@@ -236,21 +252,16 @@ pub(crate) async fn basket_tickets(
 /// Adds or removes products from the basket.
 pub(crate) async fn basket_products(
     State(app): State<App>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    ShopForm { shopper, form }: ShopForm<ProductForm>,
 ) -> Result<Response, PageError> {
-    let (shopper, fields) = form_shopper(&app, &account, &headers, fields).await?;
-    let product = fields.id("product")?;
-    let qty = fields.quantity("qty")?;
     let basket = format!("{}/shop/basket", shopper.base);
     let result = app
         .shop
         .set_products(
             &shopper.account,
             &shopper.session.id,
-            product,
-            qty,
+            form.product,
+            form.qty,
             now(&app),
         )
         .await;

@@ -34,6 +34,8 @@ impl fmt::Display for CatalogError {
 struct FileCatalog {
     default_saleschannel: Option<Spanned<u64>>,
     #[serde(default)]
+    return_hosts: Vec<Spanned<String>>,
+    #[serde(default)]
     saleschannels: Vec<FileNamed>,
     #[serde(default)]
     pricetypes: Vec<FileNamed>,
@@ -93,6 +95,27 @@ struct FileProduct {
     price: Spanned<String>,
 }
 
+/// Ids are stored as signed 64-bit integers.
+const MAX_ID: u64 = i64::MAX.unsigned_abs();
+
+/// A host name as it appears in a URL: lowercase letters, digits, `-` and `.`, with an
+/// optional `:port`.
+fn valid_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    !name.is_empty()
+        && name.len() <= 253
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
 /// Turns byte offsets into line and column for error messages.
 struct Source<'a>(&'a str);
 
@@ -115,6 +138,12 @@ impl Source<'_> {
     ) -> Result<HashSet<u64>, CatalogError> {
         let mut seen = HashSet::new();
         for id in ids {
+            if *id.get_ref() > MAX_ID {
+                return Err(self.error(
+                    id.span(),
+                    format!("{kind} id {} is too large: at most {MAX_ID}", id.get_ref()),
+                ));
+            }
             if !seen.insert(*id.get_ref()) {
                 return Err(self.error(id.span(), format!("duplicate {kind} id {}", id.get_ref())));
             }
@@ -213,6 +242,20 @@ pub fn parse_catalog(text: &str) -> Result<Catalog, CatalogError> {
         None => NumId(*first_channel.id.get_ref()),
     };
 
+    let mut return_hosts = Vec::with_capacity(file.return_hosts.len());
+    for host in &file.return_hosts {
+        let value = host.get_ref().trim();
+        if !valid_host(value) {
+            return Err(src.error(
+                host.span(),
+                format!(
+                    "{value:?} is not a host name: write it like \"shop.example\" (lowercase, no scheme or path)"
+                ),
+            ));
+        }
+        return_hosts.push(value.to_owned());
+    }
+
     let mut events = Vec::with_capacity(file.events.len());
     for event in &file.events {
         let mut tickettypes = Vec::with_capacity(event.tickettypes.len());
@@ -265,6 +308,15 @@ pub fn parse_catalog(text: &str) -> Result<Catalog, CatalogError> {
         .products
         .iter()
         .map(|p| {
+            if p.producttype > MAX_ID {
+                return Err(src.error(
+                    p.id.span(),
+                    format!(
+                        "producttype {} is too large: at most {MAX_ID}",
+                        p.producttype
+                    ),
+                ));
+            }
             Ok(Product {
                 id: NumId(*p.id.get_ref()),
                 name: src.name(&p.name)?,
@@ -288,6 +340,7 @@ pub fn parse_catalog(text: &str) -> Result<Catalog, CatalogError> {
             id,
             name,
         })?,
+        return_hosts,
     })
 }
 
@@ -363,5 +416,27 @@ mod tests {
             "{CHANNEL}[[products]]\nid = 1\nname = \"  \"\nproducttype = 2\nprice = \"5\"\n"
         ));
         assert_eq!(e.line, 6, "{e}");
+
+        let e = error_of(&format!(
+            "{CHANNEL}[[events]]\nid = 9223372036854775808\nname = \"x\"\ncapacity = 1\n"
+        ));
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("too large"), "{e}");
+
+        for bad in [
+            "https://shop.example",
+            "Shop.Example",
+            "shop.example/x",
+            "",
+            "a..b",
+        ] {
+            let e = error_of(&format!("return_hosts = [{bad:?}]\n{CHANNEL}"));
+            assert_eq!(e.line, 1, "{bad}: {e}");
+        }
+        let ok = parse_catalog(&format!(
+            "return_hosts = [\"shop.example\", \"localhost:8080\"]\n{CHANNEL}"
+        ))
+        .unwrap();
+        assert_eq!(ok.return_hosts, ["shop.example", "localhost:8080"]);
     }
 }

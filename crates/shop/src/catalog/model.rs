@@ -11,6 +11,9 @@ pub struct Catalog {
     pub products: Vec<Product>,
     pub deliveryscenarios: Vec<DeliveryScenario>,
     pub paymentscenarios: Vec<PaymentScenario>,
+    /// Hosts a widget's `returnurl` may lead to even in an unsigned sales-flow URL,
+    /// lowercase.
+    pub return_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

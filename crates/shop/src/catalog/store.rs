@@ -1,12 +1,12 @@
 //! The catalog in the shop store: import (an upsert, so importing the same file twice
-//! changes nothing) and the reads the pages need.
+//! changes nothing) and the reads the pages need, over the storage contract.
 
 use protocol::{AccountName, Money, NumId};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::model::{Catalog, DeliveryScenario, PaymentScenario, Product};
-use crate::store::find_account;
-use crate::{Error, ShopStore};
+use crate::storage::{AccountId, NamedKind, Tx};
+use crate::store::account_id;
+use crate::{Error, Scenario, ShopStore};
 
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,17 +46,6 @@ pub struct EventOffer {
     pub lines: Vec<OfferLine>,
 }
 
-const TABLES: [&str; 8] = [
-    "saleschannels",
-    "pricetypes",
-    "events",
-    "tickettypes",
-    "tickettypeprices",
-    "products",
-    "deliveryscenarios",
-    "paymentscenarios",
-];
-
 impl ShopStore {
     /// Imports `catalog` for the account in one transaction. Entries the file no longer
     /// lists stay in the store (orders refer to them) but are no longer offered.
@@ -66,12 +55,9 @@ impl ShopStore {
         catalog: Catalog,
     ) -> Result<ImportReport, Error> {
         let name = account.clone();
-        self.with_conn(move |conn| {
-            let account = find_account(conn, &name)?.ok_or(Error::NoSuchAccount(name))?;
-            let tx = conn.transaction()?;
-            let report = import(&tx, account.id, &catalog)?;
-            tx.commit()?;
-            Ok(report)
+        self.transact(move |tx| {
+            let account = account_id(tx, &name)?;
+            import(tx, account, &catalog)
         })
         .await
     }
@@ -79,16 +65,9 @@ impl ShopStore {
     /// The account's events on sale, in catalog order.
     pub async fn events(&self, account: &AccountName) -> Result<Vec<EventInfo>, Error> {
         let name = account.clone();
-        self.with_conn(move |conn| {
-            let Some(account) = find_account(conn, &name)? else {
-                return Ok(Vec::new());
-            };
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, name, date, capacity, taken FROM events
-                 WHERE account_id = ?1 AND active = 1 ORDER BY rowid",
-            )?;
-            let rows = stmt.query_map(params![account.id], event_info)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.read(move |tx| match tx.account(&name)? {
+            Some(account) => tx.events(account.id),
+            None => Ok(Vec::new()),
         })
         .await
     }
@@ -100,11 +79,9 @@ impl ShopStore {
         event: NumId,
     ) -> Result<Option<EventOffer>, Error> {
         let name = account.clone();
-        self.with_conn(move |conn| {
-            let Some(account) = find_account(conn, &name)? else {
-                return Ok(None);
-            };
-            event_offer(conn, account.id, event)
+        self.read(move |tx| match tx.account(&name)? {
+            Some(account) => event_offer(tx, account.id, event),
+            None => Ok(None),
         })
         .await
     }
@@ -112,23 +89,9 @@ impl ShopStore {
     /// Products on sale, in catalog order.
     pub async fn products(&self, account: &AccountName) -> Result<Vec<Product>, Error> {
         let name = account.clone();
-        self.with_conn(move |conn| {
-            let Some(account) = find_account(conn, &name)? else {
-                return Ok(Vec::new());
-            };
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, name, producttype, price FROM products
-                 WHERE account_id = ?1 AND active = 1 ORDER BY position",
-            )?;
-            let rows = stmt.query_map(params![account.id], |row| {
-                Ok(Product {
-                    id: NumId(row.get(0)?),
-                    name: row.get(1)?,
-                    producttype: NumId(row.get(2)?),
-                    price: money(row, 3)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.read(move |tx| match tx.account(&name)? {
+            Some(account) => tx.products(account.id),
+            None => Ok(Vec::new()),
         })
         .await
     }
@@ -139,15 +102,17 @@ impl ShopStore {
         account: &AccountName,
     ) -> Result<(Vec<DeliveryScenario>, Vec<PaymentScenario>), Error> {
         let name = account.clone();
-        self.with_conn(move |conn| {
-            let Some(account) = find_account(conn, &name)? else {
+        self.read(move |tx| {
+            let Some(account) = tx.account(&name)? else {
                 return Ok((Vec::new(), Vec::new()));
             };
-            let delivery = named(conn, "deliveryscenarios", account.id)?
+            let delivery = tx
+                .scenarios(account.id, Scenario::Delivery)?
                 .into_iter()
                 .map(|(id, name)| DeliveryScenario { id, name })
                 .collect();
-            let payment = named(conn, "paymentscenarios", account.id)?
+            let payment = tx
+                .scenarios(account.id, Scenario::Payment)?
                 .into_iter()
                 .map(|(id, name)| PaymentScenario { id, name })
                 .collect();
@@ -156,278 +121,87 @@ impl ShopStore {
         .await
     }
 
-    /// The account's default sales channel, and whether `requested` (when given) is one
-    /// of its sales channels.
+    /// The sales channel an order of this account is made in: `requested` when it is one
+    /// of the account's sales channels, the default when nothing is requested, `None`
+    /// otherwise.
     pub async fn saleschannel(
         &self,
         account: &AccountName,
         requested: Option<NumId>,
     ) -> Result<Option<NumId>, Error> {
         let name = account.clone();
-        self.with_conn(move |conn| {
-            let Some(account) = find_account(conn, &name)? else {
+        self.read(move |tx| {
+            let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
             let id = match requested {
-                Some(id) => id.0 as i64,
-                None => match conn.query_row(
-                    "SELECT default_saleschannel FROM accounts WHERE id = ?1",
-                    params![account.id],
-                    |row| row.get::<_, Option<i64>>(0),
-                )? {
+                Some(id) => id,
+                None => match tx.default_saleschannel(account.id)? {
                     Some(id) => id,
                     None => return Ok(None),
                 },
             };
-            let exists = conn
-                .query_row(
-                    "SELECT 1 FROM saleschannels WHERE account_id = ?1 AND id = ?2 AND active = 1",
-                    params![account.id, id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            Ok(exists.then_some(NumId(id as u64)))
+            Ok(tx.saleschannel_active(account.id, id)?.then_some(id))
+        })
+        .await
+    }
+
+    /// The hosts the account's return URLs may lead to (`return_hosts` in the catalog).
+    pub async fn return_hosts(&self, account: &AccountName) -> Result<Vec<String>, Error> {
+        let name = account.clone();
+        self.read(move |tx| match tx.account(&name)? {
+            Some(account) => tx.return_hosts(account.id),
+            None => Ok(Vec::new()),
         })
         .await
     }
 }
 
-fn import(tx: &Transaction<'_>, account: i64, catalog: &Catalog) -> Result<ImportReport, Error> {
-    for table in TABLES {
-        tx.execute(
-            &format!("UPDATE {table} SET active = 0 WHERE account_id = ?1"),
-            params![account],
-        )?;
-    }
-    tx.execute(
-        "UPDATE accounts SET default_saleschannel = ?2 WHERE id = ?1",
-        params![account, catalog.default_saleschannel.0 as i64],
-    )?;
+fn import(tx: &mut dyn Tx, account: AccountId, catalog: &Catalog) -> Result<ImportReport, Error> {
+    tx.deactivate_catalog(account)?;
+    tx.set_default_saleschannel(account, catalog.default_saleschannel)?;
+    tx.set_return_hosts(account, &catalog.return_hosts)?;
     for (i, c) in catalog.saleschannels.iter().enumerate() {
-        upsert_named(tx, "saleschannels", account, c.id, &c.name, i)?;
+        tx.upsert_named(account, NamedKind::SalesChannel, c.id, &c.name, i)?;
     }
     for (i, p) in catalog.pricetypes.iter().enumerate() {
-        upsert_named(tx, "pricetypes", account, p.id, &p.name, i)?;
+        tx.upsert_named(account, NamedKind::PriceType, p.id, &p.name, i)?;
     }
     for (i, d) in catalog.deliveryscenarios.iter().enumerate() {
-        upsert_named(tx, "deliveryscenarios", account, d.id, &d.name, i)?;
+        tx.upsert_named(account, NamedKind::Delivery, d.id, &d.name, i)?;
     }
     for (i, p) in catalog.paymentscenarios.iter().enumerate() {
-        upsert_named(tx, "paymentscenarios", account, p.id, &p.name, i)?;
+        tx.upsert_named(account, NamedKind::Payment, p.id, &p.name, i)?;
     }
     let mut report = ImportReport::default();
     for event in &catalog.events {
-        tx.execute(
-            "INSERT INTO events (account_id, id, name, date, capacity, active)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1)
-             ON CONFLICT (account_id, id) DO UPDATE SET
-               name = excluded.name, date = excluded.date, capacity = excluded.capacity, active = 1",
-            params![account, event.id.0 as i64, event.name, event.date, event.capacity],
-        )?;
+        tx.upsert_event(account, event)?;
         report.events += 1;
         for (i, tt) in event.tickettypes.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO tickettypes (account_id, id, event_id, name, position, active)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
-                 ON CONFLICT (account_id, id) DO UPDATE SET
-                   event_id = excluded.event_id, name = excluded.name,
-                   position = excluded.position, active = 1",
-                params![
-                    account,
-                    tt.id.0 as i64,
-                    event.id.0 as i64,
-                    tt.name,
-                    i as i64
-                ],
-            )?;
+            tx.upsert_tickettype(account, event.id, tt, i)?;
             report.tickettypes += 1;
             for (j, price) in tt.prices.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO tickettypeprices
-                       (account_id, id, tickettype_id, pricetype_id, price, servicecharge, position, active)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
-                     ON CONFLICT (account_id, id) DO UPDATE SET
-                       tickettype_id = excluded.tickettype_id, pricetype_id = excluded.pricetype_id,
-                       price = excluded.price, servicecharge = excluded.servicecharge,
-                       position = excluded.position, active = 1",
-                    params![
-                        account,
-                        price.id.0 as i64,
-                        tt.id.0 as i64,
-                        price.pricetype.0 as i64,
-                        price.price.to_string(),
-                        price.servicecharge.to_string(),
-                        j as i64
-                    ],
-                )?;
+                tx.upsert_price(account, tt.id, price, j)?;
                 report.prices += 1;
             }
         }
     }
     for (i, p) in catalog.products.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO products (account_id, id, name, producttype, price, position, active)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
-             ON CONFLICT (account_id, id) DO UPDATE SET
-               name = excluded.name, producttype = excluded.producttype,
-               price = excluded.price, position = excluded.position, active = 1",
-            params![
-                account,
-                p.id.0 as i64,
-                p.name,
-                p.producttype.0 as i64,
-                p.price.to_string(),
-                i as i64
-            ],
-        )?;
+        tx.upsert_product(account, p, i)?;
         report.products += 1;
     }
     Ok(report)
 }
 
-fn upsert_named(
-    tx: &Transaction<'_>,
-    table: &str,
-    account: i64,
-    id: NumId,
-    name: &str,
-    position: usize,
-) -> Result<(), Error> {
-    let sql = format!(
-        "INSERT INTO {table} (account_id, id, name, position, active) VALUES (?1, ?2, ?3, ?4, 1)
-         ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-           position = excluded.position, active = 1"
-    );
-    tx.execute(&sql, params![account, id.0 as i64, name, position as i64])?;
-    Ok(())
-}
-
-fn named(conn: &Connection, table: &str, account: i64) -> Result<Vec<(NumId, String)>, Error> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, name FROM {table} WHERE account_id = ?1 AND active = 1 ORDER BY position"
-    ))?;
-    let rows = stmt.query_map(params![account], |row| {
-        Ok((NumId(row.get(0)?), row.get(1)?))
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
-pub(crate) fn event_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventInfo> {
-    let capacity: u32 = row.get(3)?;
-    let taken: u32 = row.get(4)?;
-    Ok(EventInfo {
-        id: NumId(row.get(0)?),
-        name: row.get(1)?,
-        date: row.get(2)?,
-        capacity,
-        available: capacity.saturating_sub(taken),
-    })
-}
-
+/// The event with its prices, when it is on sale.
 pub(crate) fn event_offer(
-    conn: &Connection,
-    account: i64,
+    tx: &mut dyn Tx,
+    account: AccountId,
     event: NumId,
 ) -> Result<Option<EventOffer>, Error> {
-    let info = conn
-        .query_row(
-            "SELECT id, name, date, capacity, taken FROM events
-             WHERE account_id = ?1 AND id = ?2 AND active = 1",
-            params![account, event.0 as i64],
-            event_info,
-        )
-        .optional()?;
-    let Some(info) = info else {
+    let Some(info) = tx.event(account, event)? else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.id, t.id, t.name, pt.id, pt.name, p.price, p.servicecharge
-         FROM tickettypes t
-         JOIN tickettypeprices p ON p.account_id = t.account_id AND p.tickettype_id = t.id AND p.active = 1
-         JOIN pricetypes pt ON pt.account_id = p.account_id AND pt.id = p.pricetype_id
-         WHERE t.account_id = ?1 AND t.event_id = ?2 AND t.active = 1
-         ORDER BY t.position, p.position",
-    )?;
-    let lines = stmt
-        .query_map(params![account, event.0 as i64], |row| {
-            Ok(OfferLine {
-                tickettypeprice_id: NumId(row.get(0)?),
-                tickettype_id: NumId(row.get(1)?),
-                tickettype_name: row.get(2)?,
-                pricetype_id: NumId(row.get(3)?),
-                pricetype_name: row.get(4)?,
-                price: money(row, 5)?,
-                servicecharge: money(row, 6)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let lines = tx.offer_lines(account, event)?;
     Ok(Some(EventOffer { event: info, lines }))
-}
-
-/// Amounts are stored as decimal text, written only from `Money`.
-pub(crate) fn money(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Money> {
-    let text: String = row.get(idx)?;
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parse_catalog;
-
-    const EXAMPLE: &str = include_str!("../../../../examples/catalog.toml");
-
-    #[tokio::test]
-    async fn importing_twice_updates_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ShopStore::open(dir.path()).await.unwrap();
-        let club = AccountName::parse("club").unwrap();
-        store.create_account(&club).await.unwrap();
-        let catalog = parse_catalog(EXAMPLE).unwrap();
-        let first = store.import_catalog(&club, catalog.clone()).await.unwrap();
-        let second = store.import_catalog(&club, catalog.clone()).await.unwrap();
-        assert_eq!(first, second);
-        let events = store.events(&club).await.unwrap();
-        assert_eq!(events.len(), catalog.events.len());
-
-        let offer = store
-            .event_offer(&club, NumId(10003))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(offer.event.name, "Dance performance 2");
-        assert_eq!(offer.event.available, 200);
-        assert_eq!(offer.lines.len(), 2);
-        assert_eq!(offer.lines[0].pricetype_name, "Normal");
-        assert_eq!(offer.lines[1].price.to_string(), "12.5");
-
-        // A changed file: renamed event, one product dropped.
-        let mut changed = catalog.clone();
-        changed.events[0].name = "Dance performance 2 (extra night)".into();
-        changed.products.truncate(1);
-        store.import_catalog(&club, changed).await.unwrap();
-        let events = store.events(&club).await.unwrap();
-        assert_eq!(events.len(), catalog.events.len());
-        assert_eq!(events[0].name, "Dance performance 2 (extra night)");
-        assert_eq!(store.products(&club).await.unwrap().len(), 1);
-
-        let (delivery, payment) = store.scenarios(&club).await.unwrap();
-        assert_eq!((delivery.len(), payment.len()), (2, 2));
-        assert_eq!(
-            store.saleschannel(&club, None).await.unwrap(),
-            Some(NumId(10000))
-        );
-        assert_eq!(
-            store.saleschannel(&club, Some(NumId(10001))).await.unwrap(),
-            Some(NumId(10001))
-        );
-        assert_eq!(
-            store.saleschannel(&club, Some(NumId(9))).await.unwrap(),
-            None
-        );
-        assert!(store.event_offer(&club, NumId(1)).await.unwrap().is_none());
-    }
 }

@@ -1,37 +1,40 @@
 //! Orders: the shop rules of a shopping session, each change in one transaction together
-//! with the tracked actions it produces.
+//! with the tracked actions it produces. The rules are plain Rust over the storage
+//! contract ([`Tx`]); no backend appears here.
 //!
-//! Every public operation here runs through [`ShopStore::in_session`], which opens the
-//! transaction, reads the session's current `ref` inside it, and commits the change and
-//! its outbox rows together.
+//! Every public operation runs through [`ShopStore::in_session`], which opens the
+//! transaction, reads the session (and so its current `ref`) inside it, and commits the
+//! change and its outbox rows together.
 
 mod checkout;
 mod expiry;
 mod pageview;
+mod payment;
 mod products;
+mod seats;
 mod state;
 mod tickets;
 
-pub use checkout::{CustomerInfo, PaymentOutcome, PaymentView, Scenario};
+pub use checkout::{CustomerInfo, Scenario};
+pub use expiry::ExpiryReport;
+pub use payment::{PaymentOutcome, PaymentStatus, PaymentView};
 pub use products::MAX_PRODUCTS;
+pub use seats::SeatCount;
 pub use state::{OrderStatus, OrderView};
-pub use tickets::MAX_TICKETS_PER_PRICE;
+pub use tickets::{MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, Quantities};
 
 use protocol::{AccountName, NumId, Timestamp};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::outbox::Tracker;
-use crate::session::WidgetParams;
-use crate::store::find_account;
-use crate::{Error, ShopStore};
+use crate::session::load_row;
+use crate::storage::{AccountId, NewOrder, OrderRow, SessionRow, Tx};
+use crate::{Error, ShopRule, ShopStore};
 
 /// What an operation inside a session transaction can see and change.
 #[derive(Debug)]
 pub(crate) struct Ctx {
-    pub(crate) account_id: i64,
-    pub(crate) session_id: String,
-    pub(crate) order_id: Option<i64>,
-    pub(crate) params: WidgetParams,
+    pub(crate) account: AccountId,
+    pub(crate) session: SessionRow,
     pub(crate) now: Timestamp,
     pub(crate) reservation_ms: i64,
     pub(crate) tracker: Tracker,
@@ -50,101 +53,80 @@ impl ShopStore {
     ) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut Ctx) -> Result<T, Error> + Send + 'static,
+        F: FnOnce(&mut dyn Tx, &mut Ctx) -> Result<T, Error> + Send + 'static,
     {
         let name = account.clone();
         let session_id = session_id.to_owned();
-        let reservation_ms = self.reservation.as_millis() as i64;
+        let reservation_ms = i64::try_from(self.reservation.as_millis()).unwrap_or(i64::MAX);
         let signal = self.outbox_signal();
-        self.with_conn(move |conn| {
-            let account_row = find_account(conn, &name)?.ok_or(Error::NoSession)?;
-            let tx = conn.transaction()?;
-            let session = crate::session::load(&tx, &name, &session_id)?.ok_or(Error::NoSession)?;
-            let mut ctx = Ctx {
-                account_id: account_row.id,
-                session_id,
-                order_id: session.order_id.map(|id| id.0 as i64),
-                params: session.params,
-                now,
-                reservation_ms,
-                tracker: Tracker::new(name, session.reference, now),
-            };
-            let out = f(&tx, &mut ctx)?;
-            tx.execute(
-                "UPDATE sessions SET order_id = ?2, seen_ms = ?3 WHERE id = ?1",
-                params![ctx.session_id, ctx.order_id, now.unix_ms()],
-            )?;
-            tx.commit()?;
-            if ctx.tracker.written() > 0 {
-                signal.notify_one();
-            }
-            Ok(out)
-        })
-        .await
+        let (out, written) = self
+            .transact(move |tx| {
+                let (account, session) =
+                    load_row(tx, &name, &session_id)?.ok_or(Error::NoSession)?;
+                let reference = session.reference.clone();
+                let mut ctx = Ctx {
+                    account,
+                    session,
+                    now,
+                    reservation_ms,
+                    tracker: Tracker::new(name, reference, now),
+                };
+                let out = f(tx, &mut ctx)?;
+                tx.set_session_order(&ctx.session.id, ctx.session.order_id, now.unix_ms())?;
+                Ok((out, ctx.tracker.written()))
+            })
+            .await?;
+        if written > 0 {
+            signal.notify_one();
+        }
+        Ok(out)
     }
 }
 
-/// The session's open order, if it has one.
-pub(crate) fn open_order(tx: &Transaction<'_>, ctx: &Ctx) -> Result<Option<i64>, Error> {
-    let Some(id) = ctx.order_id else {
+/// Whether the order is still open (neither confirmed nor expired).
+pub(crate) fn is_open(tx: &mut dyn Tx, order: NumId) -> Result<bool, Error> {
+    Ok(tx
+        .order(order)?
+        .is_some_and(|o| o.status == OrderStatus::Open))
+}
+
+/// The session's open order, if it has one, locked for this transaction.
+pub(crate) fn open_order(tx: &mut dyn Tx, ctx: &Ctx) -> Result<Option<OrderRow>, Error> {
+    let Some(id) = ctx.session.order_id else {
         return Ok(None);
     };
-    let status: Option<String> = tx
-        .query_row(
-            "SELECT status FROM orders WHERE id = ?1",
-            params![id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok((status.as_deref() == Some("open")).then_some(id))
+    Ok(tx
+        .order_for_update(id)?
+        .filter(|o| o.status == OrderStatus::Open && o.account == ctx.account))
 }
 
 /// The session's open order, created when there is none (or the last one was confirmed
 /// or expired).
-pub(crate) fn ensure_open_order(tx: &Transaction<'_>, ctx: &mut Ctx) -> Result<i64, Error> {
-    if let Some(id) = open_order(tx, ctx)? {
-        return Ok(id);
+pub(crate) fn ensure_open_order(tx: &mut dyn Tx, ctx: &mut Ctx) -> Result<OrderRow, Error> {
+    if let Some(order) = open_order(tx, ctx)? {
+        return Ok(order);
     }
-    let requested = ctx
-        .params
-        .get("saleschannelid")
-        .and_then(|v| v.as_deref())
-        .and_then(|v| v.parse::<i64>().ok());
-    let saleschannel: i64 = match requested {
+    let saleschannel = match ctx.session.settings.saleschannel {
         Some(id) => id,
         None => tx
-            .query_row(
-                "SELECT default_saleschannel FROM accounts WHERE id = ?1",
-                params![ctx.account_id],
-                |row| row.get::<_, Option<i64>>(0),
-            )?
-            .ok_or(Error::Rule(crate::ShopRule::NotOnSale))?,
+            .default_saleschannel(ctx.account)?
+            .ok_or(ShopRule::NotOnSale)?,
     };
-    tx.execute(
-        "INSERT INTO orders (account_id, session_id, saleschannel_id, status, created_ms, expires_ms)
-         VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
-        params![
-            ctx.account_id,
-            ctx.session_id,
-            saleschannel,
-            ctx.now.unix_ms(),
-            ctx.now.unix_ms() + ctx.reservation_ms
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    ctx.order_id = Some(id);
-    Ok(id)
+    let expires_ms = ctx.now.unix_ms().saturating_add(ctx.reservation_ms);
+    let id = tx.insert_order(&NewOrder {
+        account: ctx.account,
+        session_id: ctx.session.id.clone(),
+        saleschannel,
+        created_ms: ctx.now.unix_ms(),
+        expires_ms,
+    })?;
+    ctx.session.order_id = Some(id);
+    tx.order_for_update(id)?
+        .ok_or_else(|| Error::Store(format!("order {id} vanished after its insert")))
 }
 
-/// Every change to an open order restarts its reservation.
-pub(crate) fn touch_order(tx: &Transaction<'_>, ctx: &Ctx, order: i64) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE orders SET expires_ms = ?2 WHERE id = ?1",
-        params![order, ctx.now.unix_ms() + ctx.reservation_ms],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn num(id: i64) -> NumId {
-    NumId(id as u64)
+/// Every change to an open order restarts its reservation; writes the order's fields.
+pub(crate) fn touch_order(tx: &mut dyn Tx, ctx: &Ctx, order: &mut OrderRow) -> Result<(), Error> {
+    order.expires_ms = ctx.now.unix_ms().saturating_add(ctx.reservation_ms);
+    tx.update_order(order)
 }

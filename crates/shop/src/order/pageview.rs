@@ -1,11 +1,9 @@
 //! `webshop:pageview`: a widget or flow page was shown. Its `params` are the session's
-//! effective widget parameters; `orderid` and `customerid` are those of the session's
-//! order once they exist.
+//! raw widget parameters; `orderid` and `customerid` are those of the session's order
+//! once they exist.
 
 use protocol::{Action, PageView, Timestamp};
-use rusqlite::{OptionalExtension, params};
 
-use super::num;
 use crate::{Error, Session, ShopStore};
 
 impl ShopStore {
@@ -21,25 +19,18 @@ impl ShopStore {
             return Ok(());
         }
         self.in_session(&session.account, &session.id, now, move |tx, ctx| {
-            let customer: Option<i64> = match ctx.order_id {
-                Some(order) => tx
-                    .query_row(
-                        "SELECT customer_id FROM orders WHERE id = ?1",
-                        params![order],
-                        |row| row.get(0),
-                    )
-                    .optional()?
-                    .flatten(),
+            let customer = match ctx.session.order_id {
+                Some(order) => tx.order(order)?.and_then(|o| o.customer),
                 None => None,
             };
-            let orderid = ctx.order_id.map(num);
-            let params = ctx.params.clone();
+            let orderid = ctx.session.order_id;
+            let params = ctx.session.params.clone();
             ctx.tracker.record(tx, |reference| {
                 Action::PageView(PageView {
                     page: page.to_owned(),
                     params,
                     orderid,
-                    customerid: customer.map(num),
+                    customerid: customer,
                     reference,
                 })
             })

@@ -1,10 +1,11 @@
 //! Products in the basket (a gift voucher, say). They have no capacity.
 
-use protocol::{AccountName, Action, NumId, OrderState, ProductsChanged, Timestamp};
-use rusqlite::{OptionalExtension, Transaction, params};
+use protocol::{AccountName, Action, NumId, OrderState, ProductLine, ProductsChanged, Timestamp};
 
+use super::payment::cancel_pending;
 use super::state::order_state;
 use super::{Ctx, ensure_open_order, open_order, touch_order};
+use crate::storage::Tx;
 use crate::{Error, ShopRule, ShopStore};
 
 /// At most this many of one product in one order.
@@ -29,44 +30,43 @@ impl ShopStore {
 }
 
 fn set_products(
-    tx: &Transaction<'_>,
+    tx: &mut dyn Tx,
     ctx: &mut Ctx,
     product: NumId,
     qty: u32,
 ) -> Result<OrderState, Error> {
+    // The product's count after this change is exactly `qty`.
     if qty > MAX_PRODUCTS {
-        return Err(ShopRule::InvalidInput("at most 20 of one product per order").into());
+        return Err(ShopRule::TooManyOfOneProduct { max: MAX_PRODUCTS }.into());
     }
-    let price: Option<String> = tx
-        .query_row(
-            "SELECT price FROM products WHERE account_id = ?1 AND id = ?2 AND active = 1",
-            params![ctx.account_id, product.0 as i64],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let price = price.ok_or(ShopRule::NotOnSale)?;
-    let order = match open_order(tx, ctx)? {
+    let offered = tx
+        .products(ctx.account)?
+        .into_iter()
+        .find(|p| p.id == product)
+        .ok_or(ShopRule::NotOnSale)?;
+    let mut order = match open_order(tx, ctx)? {
         Some(order) => order,
         None if qty == 0 => return Err(ShopRule::EmptyBasket.into()),
         None => ensure_open_order(tx, ctx)?,
     };
-    let before = order_state(tx, order)?;
-    let have: Vec<_> = before
-        .products
-        .iter()
+    let have: Vec<ProductLine> = tx
+        .product_lines(ctx.account, order.id)?
+        .into_iter()
         .filter(|p| p.productid == product)
-        .cloned()
         .collect();
-    let qty = qty as usize;
-    if qty < have.len() {
-        let removed = have[qty..].to_vec();
-        for line in &removed {
-            tx.execute(
-                "DELETE FROM order_products WHERE id = ?1",
-                params![line.id.0 as i64],
-            )?;
+    let keep = usize::try_from(qty).unwrap_or(usize::MAX);
+    let changed = keep != have.len();
+    if keep < have.len() {
+        let removed = have[keep..].to_vec();
+        let ids: Vec<NumId> = removed.iter().map(|p| p.id).collect();
+        let deleted = tx.delete_product_lines(order.id, &ids)?;
+        if deleted != u64::try_from(ids.len()).unwrap_or(u64::MAX) {
+            return Err(Error::Store(format!(
+                "order {} lost product lines while locked",
+                order.id
+            )));
         }
-        let order_after = order_state(tx, order)?;
+        let order_after = order_state(tx, &order)?;
         ctx.tracker.record(tx, |reference| {
             Action::RemoveProducts(ProductsChanged {
                 products: removed,
@@ -74,21 +74,14 @@ fn set_products(
                 reference,
             })
         })?;
-    } else if qty > have.len() {
-        let mut first_new = None;
-        for _ in have.len()..qty {
-            tx.execute(
-                "INSERT INTO order_products (order_id, product_id, price) VALUES (?1, ?2, ?3)",
-                params![order, product.0 as i64, price],
-            )?;
-            first_new.get_or_insert(tx.last_insert_rowid());
-        }
-        let first_new = first_new.unwrap_or(i64::MAX);
-        let order_after = order_state(tx, order)?;
+    } else if keep > have.len() {
+        let adding = qty - u32::try_from(have.len()).unwrap_or(u32::MAX);
+        let new_ids = tx.insert_product_lines(order.id, product, offered.price, adding)?;
+        let order_after = order_state(tx, &order)?;
         let added = order_after
             .products
             .iter()
-            .filter(|p| p.id.0 as i64 >= first_new)
+            .filter(|p| new_ids.contains(&p.id))
             .cloned()
             .collect();
         ctx.tracker.record(tx, |reference| {
@@ -99,6 +92,9 @@ fn set_products(
             })
         })?;
     }
-    touch_order(tx, ctx, order)?;
-    order_state(tx, order)
+    if changed {
+        cancel_pending(tx, order.id)?;
+    }
+    touch_order(tx, ctx, &mut order)?;
+    order_state(tx, &order)
 }

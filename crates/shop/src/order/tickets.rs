@@ -1,16 +1,28 @@
-//! Tickets in the basket. Seats are reserved with a conditional update that can never
-//! raise `taken` above `capacity`, so no interleaving of shoppers oversells an event.
+//! Tickets in the basket. Seats move only by what this transaction did to the order's
+//! lines: the lines actually deleted are given back and the seats for new lines are taken
+//! first, each through a conditional update that keeps `taken` between 0 and the
+//! capacity, so no interleaving of shoppers oversells an event and no forged request can
+//! drive the count astray.
 
-use protocol::{AccountName, Action, NumId, OrderState, TicketsChanged, Timestamp};
-use rusqlite::{Transaction, params};
+use std::collections::BTreeMap;
 
-use super::state::{order_state, ticket_lines};
+use protocol::{AccountName, Action, NumId, OrderState, TicketLine, TicketsChanged, Timestamp};
+
+use super::payment::cancel_pending;
+use super::state::order_state;
 use super::{Ctx, ensure_open_order, open_order, touch_order};
+use crate::catalog::OfferLine;
 use crate::catalog::store::event_offer;
+use crate::storage::Tx;
 use crate::{Error, ShopRule, ShopStore};
 
 /// At most this many tickets of one price in one order.
 pub const MAX_TICKETS_PER_PRICE: u32 = 50;
+/// At most this many tickets in one order, over all events.
+pub const MAX_TICKETS_PER_ORDER: u32 = 100;
+
+/// Wanted quantities per ticket type price: one entry per price by construction.
+pub type Quantities = BTreeMap<NumId, u32>;
 
 impl ShopStore {
     /// Sets how many tickets of each listed price of `event` the session's order holds
@@ -22,7 +34,7 @@ impl ShopStore {
         account: &AccountName,
         session_id: &str,
         event: NumId,
-        wanted: Vec<(NumId, u32)>,
+        wanted: Quantities,
         now: Timestamp,
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
@@ -32,66 +44,86 @@ impl ShopStore {
     }
 }
 
+fn count(n: usize) -> Result<u32, Error> {
+    u32::try_from(n).map_err(|_| Error::Store(format!("{n} lines do not fit a count")))
+}
+
 fn set_tickets(
-    tx: &Transaction<'_>,
+    tx: &mut dyn Tx,
     ctx: &mut Ctx,
     event: NumId,
-    wanted: &[(NumId, u32)],
+    wanted: &Quantities,
 ) -> Result<OrderState, Error> {
-    let offer = event_offer(tx, ctx.account_id, event)?.ok_or(ShopRule::NotOnSale)?;
+    let offer = event_offer(tx, ctx.account, event)?.ok_or(ShopRule::NotOnSale)?;
+    let mut lines: Vec<(&OfferLine, u32)> = Vec::with_capacity(wanted.len());
     for (price, qty) in wanted {
-        if !offer.lines.iter().any(|l| l.tickettypeprice_id == *price) {
-            return Err(ShopRule::NotOnSale.into());
-        }
+        let line = offer
+            .lines
+            .iter()
+            .find(|l| l.tickettypeprice_id == *price)
+            .ok_or(ShopRule::NotOnSale)?;
+        // The price's count after this change is exactly `qty`.
         if *qty > MAX_TICKETS_PER_PRICE {
-            return Err(ShopRule::InvalidInput("at most 50 tickets of one price per order").into());
+            return Err(ShopRule::TooManyOfOnePrice {
+                max: MAX_TICKETS_PER_PRICE,
+            }
+            .into());
         }
+        lines.push((line, *qty));
     }
-    let order = match open_order(tx, ctx)? {
+    let mut order = match open_order(tx, ctx)? {
         Some(order) => order,
         // Nothing to remove from a missing order, and nothing to add: no order needed.
-        None if wanted.iter().all(|(_, qty)| *qty == 0) => {
+        None if wanted.values().all(|qty| *qty == 0) => {
             return Err(ShopRule::EmptyBasket.into());
         }
         None => ensure_open_order(tx, ctx)?,
     };
-    let current: Vec<_> = ticket_lines(tx, ctx.account_id, "t.order_id = ?2", order)?
-        .into_iter()
-        .filter(|t| t.eventid == event)
-        .collect();
+    let current = tx.ticket_lines(ctx.account, order.id)?;
 
-    let mut removed = Vec::new();
-    let mut to_add = Vec::new();
-    for (price, qty) in wanted {
-        let have: Vec<_> = current
+    let mut removed: Vec<TicketLine> = Vec::new();
+    let mut to_add: Vec<(&OfferLine, u32)> = Vec::new();
+    for (line, qty) in lines {
+        let have: Vec<&TicketLine> = current
             .iter()
-            .filter(|t| t.tickettypepriceid == *price)
+            .filter(|t| t.eventid == event && t.tickettypepriceid == line.tickettypeprice_id)
             .collect();
-        let qty = *qty as usize;
-        if qty < have.len() {
-            removed.extend(have[qty..].iter().map(|t| (*t).clone()));
-        } else if qty > have.len() {
-            let line = offer
-                .lines
-                .iter()
-                .find(|l| l.tickettypeprice_id == *price)
-                .ok_or(ShopRule::NotOnSale)?;
-            to_add.push((line.clone(), qty - have.len()));
+        let held = count(have.len())?;
+        if qty < held {
+            let keep = usize::try_from(qty).unwrap_or(usize::MAX);
+            removed.extend(have.iter().skip(keep).map(|t| (*t).clone()));
+        } else if qty > held {
+            to_add.push((line, qty - held));
         }
     }
-
-    if !removed.is_empty() {
-        for line in &removed {
-            tx.execute(
-                "DELETE FROM order_tickets WHERE id = ?1",
-                params![line.id.0 as i64],
-            )?;
+    let adding: u32 = to_add.iter().map(|(_, n)| n).sum();
+    let after = count(current.len())? - count(removed.len())? + adding;
+    if after > MAX_TICKETS_PER_ORDER {
+        return Err(ShopRule::TooManyTickets {
+            max: MAX_TICKETS_PER_ORDER,
         }
-        tx.execute(
-            "UPDATE events SET taken = taken - ?3 WHERE account_id = ?1 AND id = ?2",
-            params![ctx.account_id, event.0 as i64, removed.len() as i64],
-        )?;
-        let order_after = order_state(tx, order)?;
+        .into());
+    }
+
+    let changed = !removed.is_empty() || adding > 0;
+    if !removed.is_empty() {
+        let ids: Vec<NumId> = removed.iter().map(|t| t.id).collect();
+        let deleted = tx.delete_ticket_lines(order.id, &ids)?;
+        if deleted != u64::try_from(ids.len()).unwrap_or(u64::MAX) {
+            return Err(Error::Store(format!(
+                "order {} lost lines while locked: {deleted} of {} deleted",
+                order.id,
+                ids.len()
+            )));
+        }
+        let released = u32::try_from(deleted).unwrap_or(u32::MAX);
+        if !tx.release_seats(ctx.account, event, released)? {
+            return Err(Error::Store(format!(
+                "event {event} counts fewer seats than order {} holds",
+                order.id
+            )));
+        }
+        let order_after = order_state(tx, &order)?;
         ctx.tracker.record(tx, |reference| {
             Action::RemoveTickets(TicketsChanged {
                 tickets: removed,
@@ -101,50 +133,28 @@ fn set_tickets(
         })?;
     }
 
-    let adding: usize = to_add.iter().map(|(_, n)| n).sum();
     if adding > 0 {
-        let reserved = tx.execute(
-            "UPDATE events SET taken = taken + ?3
-             WHERE account_id = ?1 AND id = ?2 AND active = 1 AND taken + ?3 <= capacity",
-            params![ctx.account_id, event.0 as i64, adding as i64],
-        )?;
-        if reserved == 0 {
-            let available: i64 = tx.query_row(
-                "SELECT capacity - taken FROM events WHERE account_id = ?1 AND id = ?2",
-                params![ctx.account_id, event.0 as i64],
-                |row| row.get(0),
-            )?;
-            return Err(ShopRule::SoldOut {
-                available: available.max(0) as u32,
-            }
-            .into());
+        if !tx.reserve_seats(ctx.account, event, adding)? {
+            let available = tx.event(ctx.account, event)?.map_or(0, |e| e.available);
+            return Err(ShopRule::SoldOut { available }.into());
         }
-        let mut first_new = None;
+        let mut new_ids = Vec::new();
         for (line, n) in &to_add {
-            for _ in 0..*n {
-                tx.prepare_cached(
-                    "INSERT INTO order_tickets
-                       (order_id, event_id, tickettype_id, tickettypeprice_id, pricetype_id, price, servicecharge)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    order,
-                    event.0 as i64,
-                    line.tickettype_id.0 as i64,
-                    line.tickettypeprice_id.0 as i64,
-                    line.pricetype_id.0 as i64,
-                    line.price.to_string(),
-                    line.servicecharge.to_string()
-                ])?;
-                first_new.get_or_insert(tx.last_insert_rowid());
-            }
+            new_ids.extend(tx.insert_ticket_lines(order.id, event, line, *n)?);
         }
-        let first_new = first_new.unwrap_or(i64::MAX);
-        let added: Vec<_> = ticket_lines(tx, ctx.account_id, "t.order_id = ?2", order)?
-            .into_iter()
-            .filter(|t| t.id.0 as i64 >= first_new)
+        if count(new_ids.len())? != adding {
+            return Err(Error::Store(format!(
+                "{} of {adding} ticket lines were written",
+                new_ids.len()
+            )));
+        }
+        let order_after = order_state(tx, &order)?;
+        let added: Vec<TicketLine> = order_after
+            .tickets
+            .iter()
+            .filter(|t| new_ids.contains(&t.id))
+            .cloned()
             .collect();
-        let order_after = order_state(tx, order)?;
         ctx.tracker.record(tx, |reference| {
             Action::AddTickets(TicketsChanged {
                 tickets: added,
@@ -153,6 +163,9 @@ fn set_tickets(
             })
         })?;
     }
-    touch_order(tx, ctx, order)?;
-    order_state(tx, order)
+    if changed {
+        cancel_pending(tx, order.id)?;
+    }
+    touch_order(tx, ctx, &mut order)?;
+    order_state(tx, &order)
 }

@@ -118,7 +118,7 @@ impl Shopper {
                 Ok(Loaded::Page(Page::parse(body)))
             }
             StatusCode::SEE_OTHER => Ok(Loaded::Redirect(self.location(&response, &what, &[])?)),
-            status => Err(self.fail(possible, format!("{what}: unexpected status {status}"))),
+            status => Err(self.fail(possible, unexpected(&what, status))),
         }
     }
 
@@ -148,7 +148,7 @@ impl Shopper {
         let response = self.send(request, &what, possible).await?;
         if response.status() != StatusCode::SEE_OTHER {
             let status = response.status();
-            return Err(self.fail(possible, format!("{what}: unexpected status {status}")));
+            return Err(self.fail(possible, unexpected(&what, status)));
         }
         // Without a readable Location, nobody knows whether the change was refused.
         let location = self.location(&response, &what, possible)?;
@@ -204,4 +204,16 @@ fn describe(error: reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The error for an answer a shopper did not expect.
+fn unexpected(what: &str, status: StatusCode) -> String {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        format!(
+            "{what}: 429, the server limits requests per client address; \
+             serve with a higher --page-rate for load tests"
+        )
+    } else {
+        format!("{what}: unexpected status {status}")
+    }
 }

@@ -1,113 +1,37 @@
-//! The shop rules and their capture, against a real store: what each change writes to
-//! the outbox (exactly the contract's payloads, and nothing without `ref`), rollbacks,
-//! inventory under concurrency, and reservation expiry.
+//! The shop rules and their capture: what each change writes to the outbox (exactly the
+//! contract's payloads, and nothing without `ref`), rollbacks, inventory under
+//! concurrency, and reservation expiry.
 
-#![allow(clippy::unwrap_used)]
-
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use protocol::{AccountName, NumId, Ref, Timestamp};
+use protocol::{NumId, Ref};
 use serde_json::Value;
-use shop::{CustomerInfo, Error, PaymentOutcome, Scenario, ShopRule, ShopStore};
+use shop::{Entry, Error, PaymentOutcome, PaymentStatus, Scenario, ShopRule, WidgetParams};
 
-const T0: i64 = 1_790_000_000_000;
+use super::{EVENT, Harness, JAZZ, NORMAL, REDUCED, VOUCHER, qty, shop, shop_with, ts};
 
-struct Shop {
-    store: ShopStore,
-    account: AccountName,
-    _dir: tempfile::TempDir,
-}
-
-async fn shop() -> Shop {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ShopStore::open(dir.path()).await.unwrap();
-    shop::demo_init(&store).await.unwrap();
-    Shop {
-        store,
-        account: AccountName::parse("demo").unwrap(),
-        _dir: dir,
+/// An entry without parameters, with or without a `ref`.
+fn plain(reference: Option<&str>) -> Entry {
+    Entry {
+        reference: reference.map(|r| Ref::parse(r).unwrap()),
+        params: WidgetParams::new(),
+        settings: shop::WidgetSettings::default(),
+        lang: "en".to_owned(),
     }
 }
 
-fn ts(offset_ms: i64) -> Timestamp {
-    Timestamp::from_unix_ms(T0 + offset_ms)
-}
-
-impl Shop {
-    async fn session(&self, reference: Option<&str>) -> String {
-        let mut params = BTreeMap::new();
-        params.insert("event".to_owned(), Some("10003".to_owned()));
-        params.insert(
-            "panels".to_owned(),
-            Some("customer,delivery,payment".to_owned()),
-        );
-        self.store
-            .enter_session(
-                &self.account,
-                None,
-                reference.map(|r| Ref::parse(r).unwrap()),
-                params,
-                "en",
-                ts(0),
-            )
-            .await
-            .unwrap()
-            .id
-    }
-
-    async fn outbox(&self) -> Vec<(String, Value)> {
-        self.store
-            .outbox_batch(10_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|row| (row.kind, serde_json::from_str(&row.data).unwrap()))
-            .collect()
-    }
-
-    /// The customer, delivery (the first option) and payment panels, at `at`, `at + 1`
-    /// and `at + 2`.
-    async fn fill_in_checkout(&self, s: &str, name: &str, email: &str, payment: NumId, at: i64) {
-        let (a, st) = (&self.account, &self.store);
-        let customer = CustomerInfo::parse(name, email).unwrap();
-        st.set_customer(a, s, customer, ts(at)).await.unwrap();
-        st.set_scenario(a, s, Scenario::Delivery, NumId(10000), ts(at + 1))
-            .await
-            .unwrap();
-        st.set_scenario(a, s, Scenario::Payment, payment, ts(at + 2))
-            .await
-            .unwrap();
-    }
-
-    async fn available(&self, event: u64) -> u32 {
-        self.store
-            .event_offer(&self.account, NumId(event))
-            .await
-            .unwrap()
-            .unwrap()
-            .event
-            .available
-    }
-}
-
-/// Normal (580) and Reduced (581) prices of event 10003.
-const NORMAL: NumId = NumId(580);
-const REDUCED: NumId = NumId(581);
-const EVENT: NumId = NumId(10003);
-const VOUCHER: NumId = NumId(10000);
-
-#[tokio::test]
-async fn a_tracked_purchase_records_every_step_with_the_order_after_it() {
-    let shop = shop().await;
+pub(crate) async fn a_tracked_purchase_records_every_step_with_the_order_after_it(
+    h: &impl Harness,
+) {
+    let shop = shop(h).await;
     let s = shop.session(Some("user12345")).await;
     let a = &shop.account;
     let st = &shop.store;
 
-    st.set_tickets(a, &s, EVENT, vec![(NORMAL, 2), (REDUCED, 0)], ts(1))
+    st.set_tickets(a, &s, EVENT, qty(&[(NORMAL, 2), (REDUCED, 0)]), ts(1))
         .await
         .unwrap();
-    st.set_tickets(a, &s, EVENT, vec![(NORMAL, 1), (REDUCED, 1)], ts(2))
+    st.set_tickets(a, &s, EVENT, qty(&[(NORMAL, 1), (REDUCED, 1)]), ts(2))
         .await
         .unwrap();
     st.set_products(a, &s, VOUCHER, 2, ts(3)).await.unwrap();
@@ -120,7 +44,7 @@ async fn a_tracked_purchase_records_every_step_with_the_order_after_it() {
         .finish_payment(a, &token, PaymentOutcome::Paid, ts(10))
         .await
         .unwrap();
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status, PaymentStatus::Paid);
 
     let rows = shop.outbox().await;
     let kinds: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -182,12 +106,11 @@ async fn a_tracked_purchase_records_every_step_with_the_order_after_it() {
     assert_eq!(rows[8].1["order"]["paymentscenarioid"], "10001");
     let order_id = rows[0].1["order"]["id"].clone();
     assert!(rows.iter().all(|(_, d)| d["order"]["id"] == order_id));
-    assert_eq!(shop.available(10003).await, 198);
+    assert_eq!(shop.available(EVENT).await, 198);
 }
 
-#[tokio::test]
-async fn an_untracked_session_writes_nothing_to_the_outbox() {
-    let shop = shop().await;
+pub(crate) async fn an_untracked_session_writes_nothing_to_the_outbox(h: &impl Harness) {
+    let shop = shop(h).await;
     let s = shop.session(None).await;
     let a = &shop.account;
     let st = &shop.store;
@@ -195,7 +118,7 @@ async fn an_untracked_session_writes_nothing_to_the_outbox() {
     st.record_pageview(&session, "addtickets", ts(1))
         .await
         .unwrap();
-    st.set_tickets(a, &s, EVENT, vec![(NORMAL, 2)], ts(1))
+    st.set_tickets(a, &s, EVENT, qty(&[(NORMAL, 2)]), ts(1))
         .await
         .unwrap();
     st.set_products(a, &s, VOUCHER, 1, ts(2)).await.unwrap();
@@ -208,54 +131,41 @@ async fn an_untracked_session_writes_nothing_to_the_outbox() {
         .unwrap();
     assert_eq!(shop.outbox().await.len(), 0);
     assert_eq!(st.outbox_len().await.unwrap(), 0);
-    assert_eq!(shop.available(10003).await, 198);
+    assert_eq!(shop.available(EVENT).await, 198);
 }
 
-#[tokio::test]
-async fn a_ref_given_later_starts_tracking_and_another_ref_replaces_it() {
-    let shop = shop().await;
+pub(crate) async fn a_ref_given_later_starts_tracking_and_another_ref_replaces_it(
+    h: &impl Harness,
+) {
+    let shop = shop(h).await;
     let s = shop.session(None).await;
     let a = &shop.account;
     shop.store
-        .set_tickets(a, &s, EVENT, vec![(NORMAL, 1)], ts(1))
+        .set_tickets(a, &s, EVENT, qty(&[(NORMAL, 1)]), ts(1))
         .await
         .unwrap();
     assert!(shop.outbox().await.is_empty());
     let again = shop
         .store
-        .enter_session(
-            a,
-            Some(s.clone()),
-            Some(Ref::parse("later").unwrap()),
-            BTreeMap::new(),
-            "en",
-            ts(2),
-        )
+        .enter_session(a, Some(s.clone()), plain(Some("later")), ts(2))
         .await
         .unwrap();
     assert_eq!(again.id, s, "the session and its order are kept");
     shop.store
-        .set_tickets(a, &s, EVENT, vec![(NORMAL, 2)], ts(3))
+        .set_tickets(a, &s, EVENT, qty(&[(NORMAL, 2)]), ts(3))
         .await
         .unwrap();
     shop.store
-        .enter_session(
-            a,
-            Some(s.clone()),
-            Some(Ref::parse("other").unwrap()),
-            BTreeMap::new(),
-            "en",
-            ts(4),
-        )
+        .enter_session(a, Some(s.clone()), plain(Some("other")), ts(4))
         .await
         .unwrap();
     // Without ref the session keeps the one it has.
     shop.store
-        .enter_session(a, Some(s.clone()), None, BTreeMap::new(), "en", ts(5))
+        .enter_session(a, Some(s.clone()), plain(None), ts(5))
         .await
         .unwrap();
     shop.store
-        .set_tickets(a, &s, EVENT, vec![(NORMAL, 3)], ts(6))
+        .set_tickets(a, &s, EVENT, qty(&[(NORMAL, 3)]), ts(6))
         .await
         .unwrap();
     let refs: Vec<Value> = shop
@@ -267,15 +177,14 @@ async fn a_ref_given_later_starts_tracking_and_another_ref_replaces_it() {
     assert_eq!(refs, ["later", "other"]);
 }
 
-#[tokio::test]
-async fn a_change_that_fails_writes_nothing_and_changes_nothing() {
-    let shop = shop().await;
+pub(crate) async fn a_change_that_fails_writes_nothing_and_changes_nothing(h: &impl Harness) {
+    let shop = shop(h).await;
     let s = shop.session(Some("r")).await;
     let a = &shop.account;
     let jazz = NumId(10005); // 6 seats
     let seat = NumId(600);
     shop.store
-        .set_tickets(a, &s, jazz, vec![(seat, 2)], ts(1))
+        .set_tickets(a, &s, jazz, qty(&[(seat, 2)]), ts(1))
         .await
         .unwrap();
     let before = shop.outbox().await.len();
@@ -283,7 +192,7 @@ async fn a_change_that_fails_writes_nothing_and_changes_nothing() {
 
     let err = shop
         .store
-        .set_tickets(a, &s, jazz, vec![(seat, 9)], ts(2))
+        .set_tickets(a, &s, jazz, qty(&[(seat, 9)]), ts(2))
         .await
         .unwrap_err();
     assert!(
@@ -293,7 +202,7 @@ async fn a_change_that_fails_writes_nothing_and_changes_nothing() {
     // Unknown price, product, scenario: refused, nothing written.
     assert!(
         shop.store
-            .set_tickets(a, &s, jazz, vec![(NORMAL, 1)], ts(3))
+            .set_tickets(a, &s, jazz, qty(&[(NORMAL, 1)]), ts(3))
             .await
             .is_err()
     );
@@ -319,12 +228,11 @@ async fn a_change_that_fails_writes_nothing_and_changes_nothing() {
         shop.store.current_order(a, &s).await.unwrap().unwrap(),
         order_before
     );
-    assert_eq!(shop.available(10005).await, 4);
+    assert_eq!(shop.available(JAZZ).await, 4);
 }
 
-#[tokio::test]
-async fn many_concurrent_buyers_never_oversell() {
-    let shop = shop().await;
+pub(crate) async fn many_concurrent_buyers_never_oversell(h: &impl Harness) {
+    let shop = shop(h).await;
     let mut tasks = Vec::new();
     for i in 0..40 {
         let store = shop.store.clone();
@@ -336,7 +244,7 @@ async fn many_concurrent_buyers_never_oversell() {
                     &account,
                     &s,
                     NumId(10005),
-                    vec![(NumId(600), 1 + (i % 2))],
+                    qty(&[(NumId(600), 1 + (i % 2))]),
                     ts(i as i64),
                 )
                 .await
@@ -352,7 +260,7 @@ async fn many_concurrent_buyers_never_oversell() {
     }
     assert!(seats <= 6, "{seats} seats sold of 6");
     assert!(seats >= 5, "the event should sell out: {seats}");
-    assert_eq!(shop.available(10005).await, 6 - seats as u32);
+    assert_eq!(shop.available(JAZZ).await, 6 - seats as u32);
     let tracked: usize = shop
         .outbox()
         .await
@@ -362,35 +270,20 @@ async fn many_concurrent_buyers_never_oversell() {
     assert_eq!(tracked, seats);
 }
 
-#[tokio::test]
-async fn expired_reservations_release_seats_and_cannot_be_paid() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ShopStore::open(dir.path())
-        .await
-        .unwrap()
-        .with_reservation(Duration::from_secs(60));
-    shop::demo_init(&store).await.unwrap();
-    let shop = Shop {
-        store,
-        account: AccountName::parse("demo").unwrap(),
-        _dir: dir,
-    };
+pub(crate) async fn expired_reservations_release_seats_and_cannot_be_paid(h: &impl Harness) {
+    let shop = shop_with(h, Duration::from_secs(60)).await;
     let s = shop.session(Some("r")).await;
     let a = &shop.account;
     let st = &shop.store;
-    st.set_tickets(a, &s, NumId(10005), vec![(NumId(600), 3)], ts(0))
-        .await
-        .unwrap();
-    shop.fill_in_checkout(&s, "C", "c@example.org", NumId(10000), 1)
-        .await;
+    shop.ready_to_pay(&s, NumId(10005), NumId(600), 3).await;
     let token = st.initiate_payment(a, &s, ts(4)).await.unwrap();
-    assert_eq!(shop.available(10005).await, 3);
+    assert_eq!(shop.available(JAZZ).await, 3);
 
-    assert_eq!(st.expire_orders(ts(30_000)).await.unwrap(), 0);
-    assert_eq!(st.expire_orders(ts(61_000 + 4)).await.unwrap(), 1);
-    assert_eq!(shop.available(10005).await, 6);
+    assert_eq!(st.expire_orders(ts(30_000)).await.unwrap().expired, 0);
+    assert_eq!(st.expire_orders(ts(61_000 + 4)).await.unwrap().expired, 1);
+    assert_eq!(shop.available(JAZZ).await, 6);
     assert_eq!(
-        st.expire_orders(ts(120_000)).await.unwrap(),
+        st.expire_orders(ts(120_000)).await.unwrap().expired,
         0,
         "released once"
     );
@@ -405,23 +298,20 @@ async fn expired_reservations_release_seats_and_cannot_be_paid() {
 
     // The session can start again with a new order.
     let order = st
-        .set_tickets(a, &s, NumId(10005), vec![(NumId(600), 1)], ts(63_000))
+        .set_tickets(a, &s, NumId(10005), qty(&[(NumId(600), 1)]), ts(63_000))
         .await
         .unwrap();
     assert_eq!(order.tickets.len(), 1);
 }
 
-#[tokio::test]
-async fn a_cancelled_or_failed_payment_leaves_the_order_open_for_another_try() {
-    let shop = shop().await;
+pub(crate) async fn a_cancelled_or_failed_payment_leaves_the_order_open_for_another_try(
+    h: &impl Harness,
+) {
+    let shop = shop(h).await;
     let s = shop.session(Some("r")).await;
     let a = &shop.account;
     let st = &shop.store;
-    st.set_tickets(a, &s, EVENT, vec![(NORMAL, 1)], ts(0))
-        .await
-        .unwrap();
-    shop.fill_in_checkout(&s, "C", "c@example.org", NumId(10000), 1)
-        .await;
+    shop.ready_to_pay(&s, EVENT, NORMAL, 1).await;
     for outcome in [PaymentOutcome::Cancelled, PaymentOutcome::Failed] {
         let token = st.initiate_payment(a, &s, ts(4)).await.unwrap();
         st.finish_payment(a, &token, outcome, ts(5)).await.unwrap();
@@ -452,26 +342,8 @@ async fn a_cancelled_or_failed_payment_leaves_the_order_open_for_another_try() {
     );
 }
 
-#[test]
-fn customer_info_is_checked() {
-    assert!(CustomerInfo::parse("Ann", "ann@example.org").is_ok());
-    for (name, email) in [
-        ("", "a@b.co"),
-        ("Ann", "nope"),
-        ("Ann", "a@b"),
-        ("Ann", "a b@c.de"),
-        ("Ann", "@c.de"),
-    ] {
-        assert!(
-            CustomerInfo::parse(name, email).is_err(),
-            "{name:?} {email:?}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn a_pageview_carries_the_params_and_the_order_once_it_exists() {
-    let shop = shop().await;
+pub(crate) async fn a_pageview_carries_the_params_and_the_order_once_it_exists(h: &impl Harness) {
+    let shop = shop(h).await;
     let a = &shop.account;
     let st = &shop.store;
     let s = shop.session(Some("viewer")).await;
@@ -480,7 +352,7 @@ async fn a_pageview_carries_the_params_and_the_order_once_it_exists() {
         .await
         .unwrap();
     let order = st
-        .set_tickets(a, &s, EVENT, vec![(NORMAL, 1)], ts(2))
+        .set_tickets(a, &s, EVENT, qty(&[(NORMAL, 1)]), ts(2))
         .await
         .unwrap();
     let session = st.session(a, &s).await.unwrap().unwrap();

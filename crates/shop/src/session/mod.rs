@@ -1,0 +1,164 @@
+//! Webshop sessions: what the essential session cookie points at. A session belongs to one
+//! account, holds the shopper's current order, the CSRF token of its forms, the widget
+//! settings (and the raw parameters for `pageview.params`), and the `ref` when the
+//! integrator passed one (the consent to track).
+
+mod settings;
+
+pub use settings::{Flow, OnCompletion, Panels, ReturnUrl, WidgetParams, WidgetSettings};
+
+use std::time::Duration;
+
+use protocol::{AccountName, NumId, Ref, Timestamp};
+use rand::RngCore;
+
+use crate::storage::{AccountId, SessionRow, Tx};
+use crate::{Error, ShopStore};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub account: AccountName,
+    pub reference: Option<Ref>,
+    pub order_id: Option<NumId>,
+    pub csrf: String,
+    /// The raw parameters, only for `pageview.params`.
+    pub params: WidgetParams,
+    pub settings: WidgetSettings,
+    /// The page language (`l`), which is not a tracked parameter.
+    pub lang: String,
+}
+
+/// What an entry URL brings into a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub reference: Option<Ref>,
+    pub params: WidgetParams,
+    pub settings: WidgetSettings,
+    pub lang: String,
+}
+
+/// Sessions unused for this long are deleted.
+pub const SESSION_IDLE: Duration = Duration::from_secs(24 * 3600);
+/// Sessions that never got an order are deleted after this long unused, so that
+/// link-following without shopping does not pile up sessions.
+pub const ORDERLESS_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl ShopStore {
+    /// Enters a widget or sales flow. An existing session of the same account is kept with
+    /// its open order (a confirmed or expired one is let go, so the new visit starts a new
+    /// basket); a new `ref` replaces the old one; without `ref` the session keeps the one
+    /// it has. Otherwise a new session is made.
+    pub async fn enter_session(
+        &self,
+        account: &AccountName,
+        existing: Option<String>,
+        entry: Entry,
+        now: Timestamp,
+    ) -> Result<Session, Error> {
+        let name = account.clone();
+        self.transact(move |tx| {
+            let account = tx
+                .account(&name)?
+                .ok_or_else(|| Error::NoSuchAccount(name.clone()))?;
+            if let Some(id) = existing
+                && let Some(mut row) = tx.session(account.id, &id)?
+            {
+                if entry.reference.is_some() {
+                    row.reference = entry.reference;
+                }
+                row.params = entry.params;
+                row.settings = entry.settings;
+                row.lang = entry.lang;
+                if let Some(order) = row.order_id
+                    && !crate::order::is_open(tx, order)?
+                {
+                    row.order_id = None;
+                }
+                tx.update_session(&row, now.unix_ms())?;
+                return Ok(session(row, name));
+            }
+            let row = SessionRow {
+                id: random_token(),
+                account: account.id,
+                reference: entry.reference,
+                order_id: None,
+                csrf: random_token(),
+                params: entry.params,
+                settings: entry.settings,
+                lang: entry.lang,
+            };
+            tx.insert_session(&row, now.unix_ms())?;
+            Ok(session(row, name))
+        })
+        .await
+    }
+
+    /// The session behind a cookie, if it exists for this account.
+    pub async fn session(&self, account: &AccountName, id: &str) -> Result<Option<Session>, Error> {
+        let name = account.clone();
+        let id = id.to_owned();
+        self.read(move |tx| load(tx, &name, &id)).await
+    }
+
+    /// Deletes sessions idle for longer than [`SESSION_IDLE`], and those that never got an
+    /// order idle for longer than [`ORDERLESS_SESSION_IDLE`].
+    pub async fn purge_sessions(&self, now: Timestamp) -> Result<usize, Error> {
+        let now = now.unix_ms();
+        let deleted = self
+            .transact(move |tx| {
+                tx.purge_sessions(
+                    now.saturating_sub(ms(ORDERLESS_SESSION_IDLE)),
+                    now.saturating_sub(ms(SESSION_IDLE)),
+                )
+            })
+            .await?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+}
+
+fn session(row: SessionRow, account: AccountName) -> Session {
+    Session {
+        id: row.id,
+        account,
+        reference: row.reference,
+        order_id: row.order_id,
+        csrf: row.csrf,
+        params: row.params,
+        settings: row.settings,
+        lang: row.lang,
+    }
+}
+
+pub(crate) fn load(
+    tx: &mut dyn Tx,
+    account: &AccountName,
+    id: &str,
+) -> Result<Option<Session>, Error> {
+    let Some(row) = tx.account(account)? else {
+        return Ok(None);
+    };
+    Ok(tx.session(row.id, id)?.map(|s| session(s, account.clone())))
+}
+
+/// The session row in a transaction, with its account.
+pub(crate) fn load_row(
+    tx: &mut dyn Tx,
+    account: &AccountName,
+    id: &str,
+) -> Result<Option<(AccountId, SessionRow)>, Error> {
+    let Some(row) = tx.account(account)? else {
+        return Ok(None);
+    };
+    Ok(tx.session(row.id, id)?.map(|s| (row.id, s)))
+}

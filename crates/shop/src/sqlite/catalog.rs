@@ -1,0 +1,358 @@
+//! The catalog in SQLite. Every statement is fixed text: a kind of entry picks one of
+//! several complete statements, never a table name spliced in.
+
+use protocol::NumId;
+use rusqlite::{OptionalExtension, params};
+
+use super::{SqlResult, SqliteTx, db_count, db_id, lookup_id, money, num};
+use crate::catalog::{CatalogEvent, EventInfo, OfferLine, Product, TicketType, TicketTypePrice};
+use crate::storage::{AccountId, CatalogTx, NamedKind};
+use crate::{Error, Scenario};
+
+const DEACTIVATE: [&str; 8] = [
+    "UPDATE saleschannels SET active = 0 WHERE account_id = ?1",
+    "UPDATE pricetypes SET active = 0 WHERE account_id = ?1",
+    "UPDATE events SET active = 0 WHERE account_id = ?1",
+    "UPDATE tickettypes SET active = 0 WHERE account_id = ?1",
+    "UPDATE tickettypeprices SET active = 0 WHERE account_id = ?1",
+    "UPDATE products SET active = 0 WHERE account_id = ?1",
+    "UPDATE deliveryscenarios SET active = 0 WHERE account_id = ?1",
+    "UPDATE paymentscenarios SET active = 0 WHERE account_id = ?1",
+];
+
+fn upsert_named_sql(kind: NamedKind) -> &'static str {
+    match kind {
+        NamedKind::SalesChannel => {
+            "INSERT INTO saleschannels (account_id, id, name, position, active)
+             VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               position = excluded.position, active = 1"
+        }
+        NamedKind::PriceType => {
+            "INSERT INTO pricetypes (account_id, id, name, position, active)
+             VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               position = excluded.position, active = 1"
+        }
+        NamedKind::Delivery => {
+            "INSERT INTO deliveryscenarios (account_id, id, name, position, active)
+             VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               position = excluded.position, active = 1"
+        }
+        NamedKind::Payment => {
+            "INSERT INTO paymentscenarios (account_id, id, name, position, active)
+             VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               position = excluded.position, active = 1"
+        }
+    }
+}
+
+fn scenarios_sql(kind: Scenario) -> &'static str {
+    match kind {
+        Scenario::Delivery => {
+            "SELECT id, name FROM deliveryscenarios WHERE account_id = ?1 AND active = 1
+             ORDER BY position"
+        }
+        Scenario::Payment => {
+            "SELECT id, name FROM paymentscenarios WHERE account_id = ?1 AND active = 1
+             ORDER BY position"
+        }
+    }
+}
+
+fn event_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventInfo> {
+    let capacity: u32 = row.get(3)?;
+    let taken: u32 = row.get(4)?;
+    Ok(EventInfo {
+        id: num(row, 0)?,
+        name: row.get(1)?,
+        date: row.get(2)?,
+        capacity,
+        available: capacity.saturating_sub(taken),
+    })
+}
+
+impl CatalogTx for SqliteTx<'_> {
+    fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error> {
+        for sql in DEACTIVATE {
+            self.conn.execute(sql, params![account.0]).db()?;
+        }
+        Ok(())
+    }
+
+    fn set_default_saleschannel(&mut self, account: AccountId, id: NumId) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE accounts SET default_saleschannel = ?2 WHERE id = ?1",
+                params![account.0, db_id("sales channel", id)?],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn set_return_hosts(&mut self, account: AccountId, hosts: &[String]) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "DELETE FROM return_hosts WHERE account_id = ?1",
+                params![account.0],
+            )
+            .db()?;
+        for host in hosts {
+            self.conn
+                .execute(
+                    "INSERT INTO return_hosts (account_id, host) VALUES (?1, ?2)
+                     ON CONFLICT DO NOTHING",
+                    params![account.0, host],
+                )
+                .db()?;
+        }
+        Ok(())
+    }
+
+    fn upsert_named(
+        &mut self,
+        account: AccountId,
+        kind: NamedKind,
+        id: NumId,
+        name: &str,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.conn
+            .execute(
+                upsert_named_sql(kind),
+                params![
+                    account.0,
+                    db_id("catalog", id)?,
+                    name,
+                    db_count("position", position)?
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn upsert_event(&mut self, account: AccountId, event: &CatalogEvent) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT INTO events (account_id, id, name, date, capacity, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                 ON CONFLICT (account_id, id) DO UPDATE SET
+                   name = excluded.name, date = excluded.date, capacity = excluded.capacity,
+                   active = 1",
+                params![
+                    account.0,
+                    db_id("event", event.id)?,
+                    event.name,
+                    event.date,
+                    event.capacity
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn upsert_tickettype(
+        &mut self,
+        account: AccountId,
+        event: NumId,
+        tickettype: &TicketType,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT INTO tickettypes (account_id, id, event_id, name, position, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                 ON CONFLICT (account_id, id) DO UPDATE SET
+                   event_id = excluded.event_id, name = excluded.name,
+                   position = excluded.position, active = 1",
+                params![
+                    account.0,
+                    db_id("ticket type", tickettype.id)?,
+                    db_id("event", event)?,
+                    tickettype.name,
+                    db_count("position", position)?
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn upsert_price(
+        &mut self,
+        account: AccountId,
+        tickettype: NumId,
+        price: &TicketTypePrice,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT INTO tickettypeprices
+                   (account_id, id, tickettype_id, pricetype_id, price, servicecharge, position,
+                    active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
+                 ON CONFLICT (account_id, id) DO UPDATE SET
+                   tickettype_id = excluded.tickettype_id, pricetype_id = excluded.pricetype_id,
+                   price = excluded.price, servicecharge = excluded.servicecharge,
+                   position = excluded.position, active = 1",
+                params![
+                    account.0,
+                    db_id("ticket type price", price.id)?,
+                    db_id("ticket type", tickettype)?,
+                    db_id("price type", price.pricetype)?,
+                    price.price.to_string(),
+                    price.servicecharge.to_string(),
+                    db_count("position", position)?
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn upsert_product(
+        &mut self,
+        account: AccountId,
+        product: &Product,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT INTO products (account_id, id, name, producttype, price, position, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
+                 ON CONFLICT (account_id, id) DO UPDATE SET
+                   name = excluded.name, producttype = excluded.producttype,
+                   price = excluded.price, position = excluded.position, active = 1",
+                params![
+                    account.0,
+                    db_id("product", product.id)?,
+                    product.name,
+                    db_id("product type", product.producttype)?,
+                    product.price.to_string(),
+                    db_count("position", position)?
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
+    fn default_saleschannel(&mut self, account: AccountId) -> Result<Option<NumId>, Error> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT default_saleschannel FROM accounts WHERE id = ?1",
+                params![account.0],
+                |row| row.get(0),
+            )
+            .optional()
+            .db()?
+            .flatten();
+        id.map(|id| {
+            u64::try_from(id)
+                .map(NumId)
+                .map_err(|_| Error::Store(format!("invalid sales channel id {id}")))
+        })
+        .transpose()
+    }
+
+    fn saleschannel_active(&mut self, account: AccountId, id: NumId) -> Result<bool, Error> {
+        let Some(id) = lookup_id(id) else {
+            return Ok(false);
+        };
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM saleschannels WHERE account_id = ?1 AND id = ?2 AND active = 1",
+                params![account.0, id],
+                |_| Ok(()),
+            )
+            .optional()
+            .db()?
+            .is_some())
+    }
+
+    fn return_hosts(&mut self, account: AccountId) -> Result<Vec<String>, Error> {
+        self.all(
+            "SELECT host FROM return_hosts WHERE account_id = ?1 ORDER BY host",
+            params![account.0],
+            |row| row.get(0),
+        )
+    }
+
+    fn events(&mut self, account: AccountId) -> Result<Vec<EventInfo>, Error> {
+        self.all(
+            "SELECT id, name, date, capacity, taken FROM events
+                 WHERE account_id = ?1 AND active = 1 ORDER BY rowid",
+            params![account.0],
+            event_info,
+        )
+    }
+
+    fn event(&mut self, account: AccountId, id: NumId) -> Result<Option<EventInfo>, Error> {
+        let Some(id) = lookup_id(id) else {
+            return Ok(None);
+        };
+        self.conn
+            .prepare_cached(
+                "SELECT id, name, date, capacity, taken FROM events
+                 WHERE account_id = ?1 AND id = ?2 AND active = 1",
+            )
+            .db()?
+            .query_row(params![account.0, id], event_info)
+            .optional()
+            .db()
+    }
+
+    fn offer_lines(&mut self, account: AccountId, event: NumId) -> Result<Vec<OfferLine>, Error> {
+        let Some(event) = lookup_id(event) else {
+            return Ok(Vec::new());
+        };
+        self.all(
+            "SELECT p.id, t.id, t.name, pt.id, pt.name, p.price, p.servicecharge
+                 FROM tickettypes t
+                 JOIN tickettypeprices p ON p.account_id = t.account_id
+                   AND p.tickettype_id = t.id AND p.active = 1
+                 JOIN pricetypes pt ON pt.account_id = p.account_id AND pt.id = p.pricetype_id
+                 WHERE t.account_id = ?1 AND t.event_id = ?2 AND t.active = 1
+                 ORDER BY t.position, p.position",
+            params![account.0, event],
+            |row| {
+                Ok(OfferLine {
+                    tickettypeprice_id: num(row, 0)?,
+                    tickettype_id: num(row, 1)?,
+                    tickettype_name: row.get(2)?,
+                    pricetype_id: num(row, 3)?,
+                    pricetype_name: row.get(4)?,
+                    price: money(row, 5)?,
+                    servicecharge: money(row, 6)?,
+                })
+            },
+        )
+    }
+
+    fn products(&mut self, account: AccountId) -> Result<Vec<Product>, Error> {
+        self.all(
+            "SELECT id, name, producttype, price FROM products
+                 WHERE account_id = ?1 AND active = 1 ORDER BY position",
+            params![account.0],
+            |row| {
+                Ok(Product {
+                    id: num(row, 0)?,
+                    name: row.get(1)?,
+                    producttype: num(row, 2)?,
+                    price: money(row, 3)?,
+                })
+            },
+        )
+    }
+
+    fn scenarios(
+        &mut self,
+        account: AccountId,
+        kind: Scenario,
+    ) -> Result<Vec<(NumId, String)>, Error> {
+        self.all(scenarios_sql(kind), params![account.0], |row| {
+            Ok((num(row, 0)?, row.get(1)?))
+        })
+    }
+}

@@ -1,0 +1,196 @@
+//! Accounts, keys, catalog imports and sessions.
+
+use std::time::Duration;
+
+use protocol::{AccountName, NumId};
+use shop::{
+    Error, KeyKind, ORDERLESS_SESSION_IDLE, PaymentOutcome, SESSION_IDLE, ShopStore, parse_catalog,
+};
+
+use super::{EVENT, Harness, NORMAL, demo, entry, qty, shop, ts};
+
+const EXAMPLE: &str = include_str!("../../../../examples/catalog.toml");
+
+fn name(s: &str) -> AccountName {
+    AccountName::parse(s).unwrap()
+}
+
+pub(crate) async fn accounts_are_unique_and_keys_are_separate_kinds(h: &impl Harness) {
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    store.create_account(&name("club")).await.unwrap();
+    assert!(matches!(
+        store.create_account(&name("club")).await,
+        Err(Error::AccountExists(_))
+    ));
+    assert!(matches!(
+        store.create_key(&name("nope"), KeyKind::Api).await,
+        Err(Error::NoSuchAccount(_))
+    ));
+
+    let api = store.create_key(&name("club"), KeyKind::Api).await.unwrap();
+    let widget = store
+        .create_key(&name("club"), KeyKind::Widget)
+        .await
+        .unwrap();
+    assert_eq!(api.accesskey.len(), 24);
+    assert_eq!(api.secretkey.expose().len(), 48);
+    assert_ne!(api.accesskey, widget.accesskey);
+
+    let found = store.find_key(&api.accesskey).await.unwrap().unwrap();
+    assert_eq!(found.account, name("club"));
+    assert_eq!(found.kind, KeyKind::Api);
+    assert_eq!(found.pair, api);
+    let found = store.find_key(&widget.accesskey).await.unwrap().unwrap();
+    assert_eq!(found.kind, KeyKind::Widget);
+    assert!(store.find_key("unknown").await.unwrap().is_none());
+    assert_eq!(
+        store.keys(&name("club"), KeyKind::Api).await.unwrap(),
+        vec![api]
+    );
+}
+
+pub(crate) async fn reopening_keeps_everything(h: &impl Harness) {
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    store.create_account(&name("club")).await.unwrap();
+    let key = store.create_key(&name("club"), KeyKind::Api).await.unwrap();
+    drop(store);
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    assert!(store.account(&name("club")).await.unwrap().is_some());
+    assert!(store.find_key(&key.accesskey).await.unwrap().is_some());
+}
+
+pub(crate) async fn importing_twice_updates_in_place(h: &impl Harness) {
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    let club = name("club");
+    store.create_account(&club).await.unwrap();
+    let catalog = parse_catalog(EXAMPLE).unwrap();
+    let first = store.import_catalog(&club, catalog.clone()).await.unwrap();
+    let second = store.import_catalog(&club, catalog.clone()).await.unwrap();
+    assert_eq!(first, second);
+    let events = store.events(&club).await.unwrap();
+    assert_eq!(events.len(), catalog.events.len());
+
+    let offer = store.event_offer(&club, EVENT).await.unwrap().unwrap();
+    assert_eq!(offer.event.name, "Dance performance 2");
+    assert_eq!(offer.event.available, 200);
+    assert_eq!(offer.lines.len(), 2);
+    assert_eq!(offer.lines[0].pricetype_name, "Normal");
+    assert_eq!(offer.lines[1].price.to_string(), "12.5");
+
+    // A changed file: renamed event, one product dropped, no return hosts.
+    let mut changed = catalog.clone();
+    changed.events[0].name = "Dance performance 2 (extra night)".into();
+    changed.products.truncate(1);
+    changed.return_hosts.clear();
+    assert!(!store.return_hosts(&club).await.unwrap().is_empty());
+    store.import_catalog(&club, changed).await.unwrap();
+    let events = store.events(&club).await.unwrap();
+    assert_eq!(events.len(), catalog.events.len());
+    assert_eq!(events[0].name, "Dance performance 2 (extra night)");
+    assert_eq!(store.products(&club).await.unwrap().len(), 1);
+    assert!(store.return_hosts(&club).await.unwrap().is_empty());
+
+    let (delivery, payment) = store.scenarios(&club).await.unwrap();
+    assert_eq!((delivery.len(), payment.len()), (2, 2));
+    assert_eq!(
+        store.saleschannel(&club, None).await.unwrap(),
+        Some(NumId(10000))
+    );
+    assert_eq!(
+        store.saleschannel(&club, Some(NumId(10001))).await.unwrap(),
+        Some(NumId(10001))
+    );
+    assert_eq!(
+        store.saleschannel(&club, Some(NumId(9))).await.unwrap(),
+        None
+    );
+    assert!(store.event_offer(&club, NumId(1)).await.unwrap().is_none());
+}
+
+pub(crate) async fn catalog_import_errors_change_nothing(h: &impl Harness) {
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    let club = name("club");
+    let catalog = parse_catalog(EXAMPLE).unwrap();
+    // No such account: refused, and nothing is created.
+    assert!(matches!(
+        store.import_catalog(&club, catalog.clone()).await,
+        Err(Error::NoSuchAccount(_))
+    ));
+    assert!(store.account(&club).await.unwrap().is_none());
+    assert!(store.events(&club).await.unwrap().is_empty());
+
+    store.create_account(&club).await.unwrap();
+    store.import_catalog(&club, catalog.clone()).await.unwrap();
+    // A broken file never reaches the store: the error names its line.
+    let broken = EXAMPLE.replace("capacity = 200", "capacity = -1");
+    let err = parse_catalog(&broken).unwrap_err();
+    assert!(err.line > 1, "{err}");
+    let too_large = EXAMPLE.replace("id = 10003", "id = 9223372036854775808");
+    let err = parse_catalog(&too_large).unwrap_err();
+    assert!(err.message.contains("too large"), "{err}");
+    // The catalog that was imported is still the one offered.
+    let events = store.events(&club).await.unwrap();
+    assert_eq!(events.len(), catalog.events.len());
+    assert_eq!(events[0].capacity, 200);
+}
+
+pub(crate) async fn sessions_without_an_order_are_forgotten_sooner(h: &impl Harness) {
+    let shop = shop(h).await;
+    let a = &shop.account;
+    let browsing = shop.session(None).await;
+    let buying = shop.session(None).await;
+    shop.store
+        .set_tickets(a, &buying, EVENT, qty(&[(NORMAL, 1)]), ts(0))
+        .await
+        .unwrap();
+    let short = i64::try_from(ORDERLESS_SESSION_IDLE.as_millis()).unwrap();
+    let long = i64::try_from(SESSION_IDLE.as_millis()).unwrap();
+    assert_eq!(shop.store.purge_sessions(ts(short - 1)).await.unwrap(), 0);
+    assert_eq!(shop.store.purge_sessions(ts(short + 1)).await.unwrap(), 1);
+    assert!(shop.store.session(a, &browsing).await.unwrap().is_none());
+    assert!(shop.store.session(a, &buying).await.unwrap().is_some());
+    assert_eq!(shop.store.purge_sessions(ts(long + 1)).await.unwrap(), 1);
+    assert!(shop.store.session(a, &buying).await.unwrap().is_none());
+    assert!(ORDERLESS_SESSION_IDLE < Duration::from_secs(3600));
+}
+
+pub(crate) async fn a_new_visit_lets_a_finished_order_go(h: &impl Harness) {
+    let shop = shop(h).await;
+    let a = &shop.account;
+    let st = &shop.store;
+    let s = shop.session(Some("r")).await;
+    st.set_tickets(a, &s, EVENT, qty(&[(NORMAL, 1)]), ts(0))
+        .await
+        .unwrap();
+    // Entering again keeps an open order.
+    let again = st
+        .enter_session(a, Some(s.clone()), entry(None), ts(1))
+        .await
+        .unwrap();
+    assert!(again.order_id.is_some());
+    shop.fill_in_checkout(&s, "C", "c@example.org", NumId(10000), 2)
+        .await;
+    let token = st.initiate_payment(a, &s, ts(5)).await.unwrap();
+    let paid = st
+        .finish_payment(a, &token, PaymentOutcome::Paid, ts(6))
+        .await
+        .unwrap();
+    assert_eq!(
+        st.session(a, &s).await.unwrap().unwrap().order_id,
+        Some(paid.order_id)
+    );
+    // Entering after the purchase starts a new basket in the same session.
+    let again = st
+        .enter_session(a, Some(s.clone()), entry(None), ts(7))
+        .await
+        .unwrap();
+    assert_eq!(again.id, s);
+    assert_eq!(again.order_id, None);
+    assert!(
+        st.order_of_session(a, &s, paid.order_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let _ = demo();
+}
