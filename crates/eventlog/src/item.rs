@@ -62,7 +62,8 @@ pub struct ReadPage {
     /// Oldest first.
     pub items: Vec<StoredItem>,
     /// Where the next request starts: the successor of the last item scanned (filtered out
-    /// or not), else the requested start.
+    /// or not); else, after a gap, the successor of the last deleted item; else the
+    /// requested start.
     pub next_id: ItemId,
     /// The page stopped because of the limit or the scan cap and more items follow.
     pub more: bool,

@@ -529,33 +529,80 @@ async fn health_and_unknown_routes() {
     app.stop().await;
 }
 
-/// Reads an SSE response until `n` more events (`id:` lines) arrived.
-async fn sse_events(response: &mut reqwest::Response, n: usize) -> Vec<(String, String, String)> {
-    let mut text = String::new();
-    loop {
-        let events: Vec<(String, String, String)> = text
-            .split("\n\n")
-            .filter(|block| block.contains("id: "))
-            .map(|block| {
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                (field("id: "), field("event: "), field("data: "))
-            })
-            .collect();
-        if events.len() >= n && text.ends_with("\n\n") {
-            return events;
+/// One Server-Sent Event: its `id:`, `event:` and `data:` fields.
+#[derive(Debug, Default)]
+struct SseEvent {
+    id: String,
+    event: String,
+    data: String,
+}
+
+/// Reads events off an SSE response, skipping heartbeat comments.
+struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    fn new(response: reqwest::Response) -> Self {
+        SseReader {
+            response,
+            buffer: String::new(),
         }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("no event {n} within 10 s; so far: {text:?}"))
-            .unwrap()
-            .expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+
+    /// The next event; panics when none arrives within 10 s (the heartbeat comes every 15 s,
+    /// so an event that waits for it fails here).
+    async fn next_event(&mut self) -> SseEvent {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent::default();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        event.id = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        event.event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        event.data = v.to_owned();
+                    }
+                }
+                if !event.event.is_empty() || !event.data.is_empty() {
+                    return event;
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no event within 10 s; so far: {:?}", self.buffer))
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+impl TestApp {
+    /// Opens the SSE stream of `club` with `query`, as `key`, with extra headers.
+    async fn sse(&self, query: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        self.sse_as(&self.key, "club", query, headers).await
+    }
+
+    async fn sse_as(
+        &self,
+        key: &KeyPair,
+        account: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .get(format!("{}/api/1/{account}/eventstream{query}", self.base))
+            .basic_auth(&key.accesskey, Some(key.secretkey.expose()))
+            .header("accept", "text/event-stream");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
     }
 }
 
@@ -563,14 +610,7 @@ async fn sse_events(response: &mut reqwest::Response, n: usize) -> Vec<(String, 
 async fn server_sent_events_stream_items_and_resume_after_last_event_id() {
     let app = spawn_app().await;
     let first = app.append("webshop:pageview", 1).await;
-    let mut response = app
-        .http
-        .get(app.url(""))
-        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
+    let response = app.sse("", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -578,42 +618,84 @@ async fn server_sent_events_stream_items_and_resume_after_last_event_id() {
             .unwrap()
             .starts_with("text/event-stream")
     );
-    let events = sse_events(&mut response, 1).await;
-    assert_eq!(events[0].0, first[0].to_string());
-    assert_eq!(events[0].1, "webshop:pageview");
-    let item: Value = serde_json::from_str(&events[0].2).unwrap();
+    let mut events = SseReader::new(response);
+    let event = events.next_event().await;
+    assert_eq!(event.id, first[0].to_string());
+    assert_eq!(event.event, "webshop:pageview");
+    let item: Value = serde_json::from_str(&event.data).unwrap();
     assert_eq!(item["id"], first[0].to_string());
 
     // Live: an append arrives on the open stream.
     let second = app.append("webshop:add_tickets", 1).await;
-    let events = sse_events(&mut response, 1).await;
-    assert_eq!(events[0].0, second[0].to_string());
-    assert_eq!(events[0].1, "webshop:add_tickets");
-    drop(response);
+    let event = events.next_event().await;
+    assert_eq!(event.id, second[0].to_string());
+    assert_eq!(event.event, "webshop:add_tickets");
+    drop(events);
 
     // Reconnecting with Last-Event-ID resumes after it.
-    let mut response = app
-        .http
-        .get(app.url(""))
-        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
-        .header("accept", "text/event-stream")
-        .header("last-event-id", first[0].to_string())
-        .send()
-        .await
-        .unwrap();
-    let events = sse_events(&mut response, 1).await;
-    assert_eq!(events[0].0, second[0].to_string());
+    let last = first[0].to_string();
+    let response = app.sse("", &[("last-event-id", &last)]).await;
+    let event = SseReader::new(response).next_event().await;
+    assert_eq!(event.id, second[0].to_string());
 
-    let bad = app
-        .http
-        .get(app.url(""))
-        .basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
-        .header("accept", "text/event-stream")
-        .header("last-event-id", "yesterday")
-        .send()
-        .await
-        .unwrap();
+    let bad = app.sse("", &[("last-event-id", "yesterday")]).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_gap_is_reported_once_and_nextid_moves_past_it() {
+    let app = spawn_app().await;
+    let old = app.append("webshop:pageview", 3).await;
+    app.clock.advance(RETENTION + Duration::from_secs(60));
+
+    let (status, page) = app.get(&format!("?id={}", old[0])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["gap"], true);
+    assert_eq!(ids(&page), Vec::<ItemId>::new());
+    assert_eq!(page["oldestid"], Value::Null);
+    // Past the deleted items, so that the next poll does not report the same loss.
+    assert_eq!(page["nextid"], old[2].successor().to_string());
+    let next = page["nextid"].as_str().unwrap().to_owned();
+    let (_, page) = app.get(&format!("?id={next}")).await;
+    assert_eq!(page["gap"], false);
+    assert_eq!(page["nextid"], next);
+
+    // A long-poll behind the window is told of the gap without waiting for an item.
+    let page = tokio::time::timeout(
+        Duration::from_secs(20),
+        app.get(&format!("?id={}&wait=60", old[1])),
+    )
+    .await
+    .expect("the gap is answered at once, not after `wait`")
+    .1;
+    assert_eq!(page["gap"], true);
+    assert_eq!(page["nextid"], next);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn server_sent_events_announce_a_gap_once_at_once() {
+    let app = spawn_app().await;
+    let old = app.append("webshop:pageview", 2).await;
+    app.clock.advance(RETENTION + Duration::from_secs(60));
+
+    let response = app.sse(&format!("?id={}", old[0]), &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = SseReader::new(response);
+    // At once: well before the first 15 s heartbeat.
+    let gap = events.next_event().await;
+    assert_eq!(gap.event, "gap");
+    let data: Value = serde_json::from_str(&gap.data).unwrap();
+    assert_eq!(data["requested"], old[0].to_string());
+    assert_eq!(data["oldestid"], Value::Null, "{}", gap.data);
+
+    // Once: the next event is the next item, not the same gap again.
+    let fresh = app.append("webshop:add_tickets", 1).await;
+    let event = events.next_event().await;
+    assert_eq!(
+        (event.event.as_str(), event.id),
+        ("webshop:add_tickets", fresh[0].to_string())
+    );
 }
 
 #[tokio::test]
