@@ -107,15 +107,19 @@ impl TestApp {
 
     async fn get_hmac(&self, secret: &str, ts: &str) -> (StatusCode, Value) {
         let header = HmacAuthorization::header_value(&self.key.accesskey, "club", ts, secret);
-        let response = self
-            .http
-            .get(self.url(""))
+        let response = self.get_with_authorization("club", &header).await;
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Reads `account`'s eventstream with this `Authorization` header.
+    async fn get_with_authorization(&self, account: &str, header: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/api/1/{account}/eventstream", self.base))
             .header("Authorization", header)
             .send()
             .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
+            .unwrap()
     }
 
     /// Appends `n` items of `kind` and returns their ids.
@@ -143,6 +147,11 @@ fn ids(page: &Value) -> Vec<ItemId> {
         .iter()
         .map(|item| item["id"].as_str().unwrap().parse().unwrap())
         .collect()
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 fn hmac_ts(offset_secs: i64) -> String {
@@ -215,33 +224,14 @@ async fn basic_auth_rejects_missing_and_wrong_credentials() {
     assert_eq!(body["code"], 401);
     assert!(body["message"].as_str().unwrap().contains("credentials"));
 
-    let wrong_secret = KeyPair {
-        accesskey: app.key.accesskey.clone(),
-        secretkey: shop::Secret::new("0".repeat(48)),
-    };
-    let unknown = KeyPair {
-        accesskey: "f".repeat(24),
-        secretkey: app.key.secretkey.clone(),
-    };
-    for key in [&wrong_secret, &unknown, &app.widget_key] {
-        let (status, body) = app.get_as(key, "club", "").await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(body["code"], 401);
-    }
-
+    // Wrong secrets and unknown keys: see unknown_keys_and_wrong_secrets_get_the_same_401.
     for header in [
         "Basic !!!",
         "Basic Zm9v",
         "Bearer abc",
         "TM-HMAC-SHA256 key=x",
     ] {
-        let response = app
-            .http
-            .get(app.url(""))
-            .header("Authorization", header)
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_with_authorization("club", header).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{header}");
     }
     app.stop().await;
@@ -275,14 +265,55 @@ async fn hmac_auth_accepts_fresh_signatures_and_rejects_stale_future_and_wrong_o
 
     // Signed for another account's name: the signature covers the account.
     let header = HmacAuthorization::header_value(&app.key.accesskey, "other", &hmac_ts(0), &secret);
-    let response = app
-        .http
-        .get(app.url(""))
-        .header("Authorization", header)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with_authorization("club", &header).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn authorization_scheme_names_are_case_insensitive() {
+    let app = spawn_app().await;
+    let secret = app.key.secretkey.expose();
+    let basic = base64_encode(&format!("{}:{secret}", app.key.accesskey));
+    let hmac = HmacAuthorization::header_value(&app.key.accesskey, "club", &hmac_ts(0), secret);
+    for header in [
+        format!("basic {basic}"),
+        format!("BASIC {basic}"),
+        hmac.replacen("TM-HMAC-SHA256", "tm-hmac-sha256", 1),
+        hmac.replacen("TM-HMAC-SHA256", "Tm-Hmac-Sha256", 1),
+    ] {
+        let response = app.get_with_authorization("club", &header).await;
+        assert_eq!(response.status(), StatusCode::OK, "{header}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_keys_and_wrong_secrets_get_the_same_401() {
+    let app = spawn_app().await;
+    let wrong_secret = KeyPair {
+        accesskey: app.key.accesskey.clone(),
+        secretkey: shop::Secret::new("0".repeat(48)),
+    };
+    let unknown = KeyPair {
+        accesskey: "f".repeat(24),
+        secretkey: app.key.secretkey.clone(),
+    };
+    let mut bodies = Vec::new();
+    for key in [&wrong_secret, &unknown, &app.widget_key] {
+        let (status, body) = app.get_as(key, "club", "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        bodies.push(body);
+        for secret in [wrong_secret.secretkey.expose(), key.secretkey.expose()] {
+            let header =
+                HmacAuthorization::header_value(&key.accesskey, "club", &hmac_ts(0), secret);
+            let response = app.get_with_authorization("club", &header).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            bodies.push(response.json().await.unwrap());
+        }
+    }
+    assert_eq!(bodies[0]["code"], 401);
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "{bodies:#?}");
     app.stop().await;
 }
 
@@ -303,13 +334,7 @@ async fn keys_of_another_account_get_the_same_403_whether_or_not_the_account_exi
         &hmac_ts(0),
         app.key.secretkey.expose(),
     );
-    let response = app
-        .http
-        .get(format!("{}/api/1/other/eventstream", app.base))
-        .header("Authorization", header)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with_authorization("other", &header).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     app.stop().await;
 }
@@ -318,7 +343,7 @@ async fn keys_of_another_account_get_the_same_403_whether_or_not_the_account_exi
 async fn malformed_parameters_get_400_naming_the_parameter() {
     let app = spawn_app().await;
     app.append("webshop:pageview", 3).await;
-    let cases = [
+    let cases: [(&str, &str); 15] = [
         ("?id=abc", "`id`"),
         ("?id=1-", "`id`"),
         ("?id=-5", "`id`"),
@@ -332,6 +357,10 @@ async fn malformed_parameters_get_400_naming_the_parameter() {
         ("?wait=-1", "`wait`"),
         ("?wait=1.5", "`wait`"),
         ("?eventtypes=a,,b", "`eventtypes`"),
+        (
+            &format!("?eventtypes={}", ["x:y"; 65].join(",")),
+            "at most 64",
+        ),
         ("?id=1&id=2", "query string"),
     ];
     for (query, needle) in cases {
@@ -418,7 +447,8 @@ async fn ts_reads_from_the_first_item_at_or_after_the_instant() {
     app.clock.advance(Duration::from_secs(10));
     let late = app.append("webshop:pageview", 1).await;
     let between = Timestamp::from_unix_ms(early[0].ms as i64 + 5000).to_string();
-    for suffix in ["", "Z", "%2B0000", "%2B00:00"] {
+    // `+` unescaped arrives as a space and is read as `+`.
+    for suffix in ["", "Z", "%2B0000", "%2B00:00", "+0000", "+00:00"] {
         let (status, page) = app.get(&format!("?ts={between}{suffix}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(ids(&page), late, "suffix {suffix}");
@@ -640,6 +670,12 @@ async fn server_sent_events_stream_items_and_resume_after_last_event_id() {
 
     let bad = app.sse("", &[("last-event-id", "yesterday")]).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // An empty Last-Event-ID is a client that has seen nothing yet: from the start.
+    let response = app.sse("", &[("last-event-id", "")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let event = SseReader::new(response).next_event().await;
+    assert_eq!(event.id, first[0].to_string());
 }
 
 #[tokio::test]
