@@ -16,8 +16,16 @@ pub struct AppConfig {
     pub api_requests_per_second: u32,
     /// Requests one key may make at once above the sustained rate.
     pub api_burst: u32,
-    /// Eventstream requests served at once (long-polls included); more get 503.
+    /// Eventstream requests served at once, all keys together (long-polls included,
+    /// SSE streams not); more get 503.
     pub api_max_in_flight: usize,
+    /// Eventstream requests one access key may have in flight; more get 429. Keep it well
+    /// below `api_max_in_flight`, so that one key cannot fill the server.
+    pub api_max_in_flight_per_key: usize,
+    /// SSE streams open at once, all keys together; more get 503.
+    pub api_max_streams: usize,
+    /// SSE streams one access key may have open; more get 429.
+    pub api_max_streams_per_key: usize,
 }
 
 impl Default for AppConfig {
@@ -28,6 +36,9 @@ impl Default for AppConfig {
             api_requests_per_second: 100,
             api_burst: 200,
             api_max_in_flight: 4096,
+            api_max_in_flight_per_key: 64,
+            api_max_streams: 1024,
+            api_max_streams_per_key: 16,
         }
     }
 }

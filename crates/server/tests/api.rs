@@ -801,3 +801,131 @@ async fn requests_beyond_the_in_flight_cap_get_503_with_retry_after() {
     let (status, _) = app.get("").await;
     assert_eq!(status, StatusCode::OK, "the slot is free again");
 }
+
+impl TestApp {
+    /// Starts a read of `account`'s eventstream as `key` in its own task; it ends with the
+    /// answer's status.
+    fn spawn_get(
+        &self,
+        key: &KeyPair,
+        account: &str,
+        query: &str,
+    ) -> tokio::task::JoinHandle<StatusCode> {
+        let request = self
+            .http
+            .get(format!("{}/api/1/{account}/eventstream{query}", self.base))
+            .basic_auth(&key.accesskey, Some(key.secretkey.expose()));
+        tokio::spawn(async move { request.send().await.unwrap().status() })
+    }
+}
+
+#[tokio::test]
+async fn one_keys_open_streams_do_not_lock_out_another_account() {
+    // The audit's setup: one key opens 20 streams against a cap of 20 requests in flight.
+    let app = spawn_app_with(AppConfig {
+        api_max_in_flight: 20,
+        ..AppConfig::default()
+    })
+    .await;
+    let per_key = AppConfig::default().api_max_streams_per_key;
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for _ in 0..20 {
+        let response = app.sse("", &[]).await;
+        match response.status() {
+            StatusCode::OK => open.push(response),
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(response.headers()["retry-after"], "1");
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["code"], 429);
+                refused += 1;
+            }
+            other => panic!("stream answered {other}"),
+        }
+    }
+
+    // Another account reads and streams as usual, and so does the key itself.
+    let (status, _) = app.get_as(&app.other_key, "other", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let stream = app.sse_as(&app.other_key, "other", "", &[]).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let (status, _) = app.get("").await;
+    assert_eq!(status, StatusCode::OK);
+    // The key has its share of streams, and no more.
+    assert_eq!((open.len(), refused), (per_key, 20 - per_key));
+
+    // A closed stream gives its slot back.
+    drop(open.pop());
+    let mut reopened = None;
+    for _ in 0..500 {
+        let response = app.sse("", &[]).await;
+        if response.status() == StatusCode::OK {
+            reopened = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the slot of a closed stream is not given back"
+    );
+    drop((open, reopened, stream));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_at_its_in_flight_limit_gets_429_and_other_keys_are_served() {
+    let app = spawn_app_with(AppConfig {
+        api_max_in_flight: 4,
+        api_max_in_flight_per_key: 2,
+        ..AppConfig::default()
+    })
+    .await;
+    // Four long-polls of one key: two are admitted and wait, two are refused at once.
+    let polls: Vec<_> = (0..4)
+        .map(|_| app.spawn_get(&app.key, "club", "?wait=60"))
+        .collect();
+    let (refused_tx, mut refused) = tokio::sync::mpsc::unbounded_channel();
+    let mut waiting = Vec::new();
+    for poll in polls {
+        let refused_tx = refused_tx.clone();
+        waiting.push(tokio::spawn(async move {
+            let status = poll.await.unwrap();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let _ = refused_tx.send(());
+            }
+            status
+        }));
+    }
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(10), refused.recv())
+            .await
+            .expect("a key beyond its in-flight cap is refused at once");
+    }
+    // The key's two long-polls fill only its own share: another account is served.
+    let (status, _) = app.get_as(&app.other_key, "other", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app.get("").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        body["message"].as_str().unwrap().contains("in flight"),
+        "{body}"
+    );
+
+    // Shutdown answers the waiting long-polls.
+    app.stop().await;
+    let mut statuses = Vec::new();
+    for poll in waiting {
+        statuses.push(poll.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}

@@ -106,6 +106,9 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         api_requests_per_second: args.api_rate,
         api_burst: args.api_rate.saturating_mul(2),
         api_max_in_flight: args.api_max_in_flight,
+        api_max_in_flight_per_key: args.api_max_in_flight_per_key,
+        api_max_streams: args.api_max_streams,
+        api_max_streams_per_key: args.api_max_streams_per_key,
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);

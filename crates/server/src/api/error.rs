@@ -17,6 +17,8 @@ pub(crate) enum ApiError {
     NotFound,
     #[error("this key polls too fast: wait {retry_after} s, or use `wait` to long-poll")]
     TooManyRequests { retry_after: u64 },
+    #[error("this key already has {cap} {what}: wait for one to end")]
+    KeyBusy { what: &'static str, cap: usize },
     #[error("the server is busy: try again in {retry_after} s")]
     Overloaded { retry_after: u64 },
     /// Details go to the log, never to the client.
@@ -37,7 +39,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::KeyBusy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
@@ -49,6 +53,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after } | ApiError::Overloaded { retry_after } => {
                 Some(*retry_after)
             }
+            ApiError::KeyBusy { .. } => Some(1),
             _ => None,
         };
         let mut response = (

@@ -18,7 +18,7 @@ pub(crate) async fn get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let permit = state.limits.admit()?;
+    let entry = state.limits.enter()?;
     let Path(account) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let who = authorize(&state.app, &headers, &account).await?;
     state.limits.check_rate(&who.accesskey)?;
@@ -37,14 +37,16 @@ pub(crate) async fn get(
         if let Some(last) = last_event_id(&headers)? {
             request.start = StartAt::Id(last.successor());
         }
+        let admission = state.limits.admit_stream(entry, &who.accesskey)?;
         return Ok(super::sse::stream(
             state.app.log.clone(),
             account,
             request,
             state.stopping.clone(),
-            permit,
+            admission,
         ));
     }
+    let _admission = state.limits.admit_request(entry, &who.accesskey)?;
 
     let log = &state.app.log;
     let page = if query.wait.is_zero() {

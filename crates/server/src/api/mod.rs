@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod eventstream;
+mod key_slots;
 mod limits;
 mod sse;
 

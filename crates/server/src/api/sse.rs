@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use eventlog::{EventLog, ReadRequest};
 use futures_util::stream::{self, Stream, StreamExt};
 use protocol::{AccountName, ItemId, StartAt};
-use tokio::sync::OwnedSemaphorePermit;
+
+use super::limits::Admission;
 use tokio_util::sync::CancellationToken;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -22,8 +23,8 @@ struct Cursor {
     account: AccountName,
     request: ReadRequest,
     stopping: CancellationToken,
-    /// Held for as long as the stream is open: it counts as a request in flight.
-    _permit: OwnedSemaphorePermit,
+    /// Held for as long as the stream is open: it counts as an open stream of its key.
+    _admission: Admission,
 }
 
 pub(crate) fn stream(
@@ -31,14 +32,14 @@ pub(crate) fn stream(
     account: AccountName,
     request: ReadRequest,
     stopping: CancellationToken,
-    permit: OwnedSemaphorePermit,
+    admission: Admission,
 ) -> Response {
     let cursor = Cursor {
         log,
         account,
         request,
         stopping,
-        _permit: permit,
+        _admission: admission,
     };
     Sse::new(events(cursor))
         .keep_alive(KeepAlive::new().interval(HEARTBEAT))
