@@ -167,6 +167,10 @@ pub(crate) struct ServeArgs {
         env = "TICKETSTREAM_API_MAX_STREAMS_PER_KEY"
     )]
     pub(crate) api_max_streams_per_key: usize,
+    /// How long a client may take to send a request's headers (and a kept-alive
+    /// connection may sit idle) before its connection is closed.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "TICKETSTREAM_HEADER_READ_TIMEOUT")]
+    pub(crate) header_read_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]

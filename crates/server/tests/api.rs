@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use server::{App, AppConfig};
 use shop::{KeyKind, KeyPair, ShopStore};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 const RETENTION: Duration = Duration::from_secs(4 * 3600);
@@ -928,4 +929,46 @@ async fn a_key_at_its_in_flight_limit_gets_429_and_other_keys_are_served() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_disconnected() {
+    let app = spawn_app_with(AppConfig {
+        header_read_timeout: Duration::from_secs(1),
+        ..AppConfig::default()
+    })
+    .await;
+    let addr = app.base.strip_prefix("http://").unwrap();
+    let (mut read, mut write) = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap()
+        .into_split();
+    write
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        .await
+        .unwrap();
+    let closed = async move {
+        let mut buffer = [0u8; 1024];
+        while let Ok(n) = read.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    // One more header line every 2 s, never the blank line that ends the headers.
+    let trickle = async move {
+        for i in 0..10 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let line = format!("X-Slow-{i}: 1\r\n");
+            if write.write_all(line.as_bytes()).await.is_err() {
+                // Closed: the read side ends the wait.
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = closed => {}
+        () = trickle => panic!("the connection is still open after 20 s of trickled headers"),
+    }
+    app.stop().await;
 }

@@ -109,6 +109,7 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         api_max_in_flight_per_key: args.api_max_in_flight_per_key,
         api_max_streams: args.api_max_streams,
         api_max_streams_per_key: args.api_max_streams_per_key,
+        header_read_timeout: args.header_read_timeout,
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);
