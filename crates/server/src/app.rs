@@ -26,6 +26,9 @@ pub struct AppConfig {
     pub api_max_streams: usize,
     /// SSE streams one access key may have open; more get 429.
     pub api_max_streams_per_key: usize,
+    /// How long a request may take before it is answered 408. Keep it above the longest
+    /// long-poll (60 s), so that `wait` is never cut short.
+    pub request_timeout: Duration,
     /// How long a client may take to send a request's headers; then its connection is
     /// closed. Also the longest a kept-alive connection may sit idle between requests.
     pub header_read_timeout: Duration,
@@ -42,6 +45,7 @@ impl Default for AppConfig {
             api_max_in_flight_per_key: 64,
             api_max_streams: 1024,
             api_max_streams_per_key: 16,
+            request_timeout: Duration::from_secs(90),
             header_read_timeout: Duration::from_secs(30),
         }
     }

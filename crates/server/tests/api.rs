@@ -972,3 +972,66 @@ async fn a_client_that_trickles_its_headers_is_disconnected() {
     }
     app.stop().await;
 }
+
+/// Asserts a JSON error `{"code","message"}` with this status; returns the response's
+/// headers.
+async fn assert_json_error(
+    response: reqwest::Response,
+    status: StatusCode,
+) -> reqwest::header::HeaderMap {
+    assert_eq!(response.status(), status);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/json", "{status}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], status.as_u16(), "{body}");
+    assert!(!body["message"].as_str().unwrap().is_empty(), "{body}");
+    headers
+}
+
+#[tokio::test]
+async fn errors_no_handler_writes_are_json_too() {
+    let app = spawn_app_with(AppConfig {
+        request_timeout: Duration::from_secs(1),
+        ..AppConfig::default()
+    })
+    .await;
+    let authed = |request: reqwest::RequestBuilder| {
+        request.basic_auth(&app.key.accesskey, Some(app.key.secretkey.expose()))
+    };
+
+    let response = authed(app.http.post(app.url(""))).send().await.unwrap();
+    let headers = assert_json_error(response, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert!(headers["allow"].to_str().unwrap().contains("GET"));
+
+    // A long-poll longer than the request timeout.
+    let response = authed(app.http.get(app.url("?wait=10")))
+        .send()
+        .await
+        .unwrap();
+    assert_json_error(response, StatusCode::REQUEST_TIMEOUT).await;
+
+    let response = authed(app.http.get(app.url("")))
+        .body(vec![b'x'; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_json_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+
+    let long = format!("?eventtypes={}", "x".repeat(9000));
+    let response = authed(app.http.get(app.url(&long))).send().await.unwrap();
+    assert_json_error(response, StatusCode::URI_TOO_LONG).await;
+
+    let response = authed(app.http.get(app.url("")))
+        .header("x-large", "y".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_json_error(response, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await;
+    let mut many = authed(app.http.get(app.url("")));
+    for i in 0..70 {
+        many = many.header(format!("x-field-{i}"), "1");
+    }
+    let response = many.send().await.unwrap();
+    assert_json_error(response, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await;
+    app.stop().await;
+}

@@ -21,6 +21,12 @@ pub(crate) enum ApiError {
     KeyBusy { what: &'static str, cap: usize },
     #[error("the server is busy: try again in {retry_after} s")]
     Overloaded { retry_after: u64 },
+    /// A status a layer or the router chose (405, 408, 413, 414, 431, ...), with its message.
+    #[error("{message}")]
+    Http {
+        status: StatusCode,
+        message: &'static str,
+    },
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -43,6 +49,7 @@ impl IntoResponse for ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Http { status, .. } => *status,
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -3,11 +3,10 @@
 mod auth;
 mod error;
 mod eventstream;
+mod json_errors;
 mod key_slots;
 mod limits;
 mod sse;
-
-use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -32,6 +31,7 @@ const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
     let limits = std::sync::Arc::new(limits::Limits::new(&app.config));
+    let request_timeout = app.config.request_timeout;
     let state = ApiState {
         app,
         stopping,
@@ -46,11 +46,12 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
         .merge(crate::pages::router(state.app))
         .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        // Longer than the longest long-poll (60 s), so `wait` is never cut short.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(90),
+            request_timeout,
         ))
+        // Outside the layers above, so that their answers become JSON too.
+        .layer(axum::middleware::from_fn(json_errors::json_errors))
         .layer(TraceLayer::new_for_http())
 }
 
