@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use eventlog::{Backend, Clock, EventLog, ManualClock, NewItem, OpenOptions};
@@ -19,6 +19,7 @@ const RETENTION: Duration = Duration::from_secs(4 * 3600);
 
 struct TestApp {
     base: String,
+    shop: ShopStore,
     log: EventLog,
     clock: ManualClock,
     account: AccountName,
@@ -65,13 +66,14 @@ async fn spawn_app_with(config: AppConfig) -> TestApp {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = App::new(shop, log.clone(), Arc::new(clock.clone()), config);
+    let app = App::new(shop.clone(), log.clone(), Arc::new(clock.clone()), config);
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::run(listener, app, async move {
         let _ = stopped.await;
     }));
     TestApp {
         base,
+        shop,
         log,
         clock,
         account,
@@ -1034,4 +1036,102 @@ async fn errors_no_handler_writes_are_json_too() {
     let response = many.send().await.unwrap();
     assert_json_error(response, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).await;
     app.stop().await;
+}
+
+/// Everything the server logs in this test binary from the first call on, at every
+/// level, spans included: a global subscriber writing into a buffer. The HTTP client's
+/// own logs (it knows the URLs it requests) are left out.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&logs);
+        let filter = "trace,reqwest=off,hyper_util::client=off";
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+            .with_ansi(false)
+            .with_writer(move || LogBuffer(Arc::clone(&sink)))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("only captured_logs sets the subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_ref_is_never_logged_at_any_level() {
+    const REF: &str = "canary-ref-7Q3ZK";
+    let logs = captured_logs();
+    let app = spawn_app().await;
+    let demo = shop::demo_init(&app.shop).await.unwrap();
+    let event = demo.events[0].id.clone();
+    let shopper = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+
+    // A tracked shopper enters through the sales flow and through a signed widget; both
+    // pages are followed through their redirects.
+    let flow = format!(
+        "{}/widgets/demo/flow/saleslink?event={event}&l=en&ref={REF}",
+        app.base
+    );
+    let widget = protocol::widget_url(
+        &app.base,
+        &demo.account,
+        "addtickets",
+        &[("event".to_owned(), event)],
+        &demo.widget.accesskey,
+        &demo.widget.secretkey,
+        Some(REF),
+    );
+    for url in [flow, widget] {
+        let response = shopper.get(&url).send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+    }
+    // And a ref where it does not belong, in an API query.
+    let demo_key = KeyPair {
+        accesskey: demo.api.accesskey.clone(),
+        secretkey: shop::Secret::new(demo.api.secretkey.clone()),
+    };
+    let (status, _) = app.get_as(&demo_key, "demo", &format!("?ref={REF}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The ref went the whole way: session, outbox, relay, event log, API.
+    let mut tracked = false;
+    for _ in 0..50 {
+        let (_, page) = app.get_as(&demo_key, "demo", "?wait=1").await;
+        if page.to_string().contains(REF) {
+            tracked = true;
+            break;
+        }
+    }
+    assert!(tracked, "the tracked visit never reached the eventstream");
+    app.stop().await;
+
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("/widgets/demo/flow/saleslink"),
+        "the requests were logged: the capture works"
+    );
+    assert!(!logs.contains(REF), "the ref was logged");
 }

@@ -9,7 +9,8 @@ mod limits;
 mod sse;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -52,7 +53,19 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
         ))
         // Outside the layers above, so that their answers become JSON too.
         .layer(axum::middleware::from_fn(json_errors::json_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of every request, API and pages: method and path, never the query string. A
+/// query carries a shopper's `ref` (and widget signatures), which must not reach any log
+/// at any level; the default span would record the whole URI.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 async fn healthz() -> &'static str {
