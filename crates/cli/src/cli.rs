@@ -154,7 +154,8 @@ pub(crate) struct ServeArgs {
     /// Eventstream requests per second one access key may make (more get 429).
     #[arg(long, default_value_t = 100, env = "TICKETSTREAM_API_RATE")]
     pub(crate) api_rate: u32,
-    /// Eventstream requests served at once, long-polls included (more get 503).
+    /// Eventstream requests served at once, all keys together, long-polls included and
+    /// SSE streams not (more get 503).
     #[arg(long, default_value_t = 4096, env = "TICKETSTREAM_API_MAX_IN_FLIGHT")]
     pub(crate) api_max_in_flight: usize,
     /// Shop page requests per second one client address may make (burst: five times
@@ -169,6 +170,27 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// Eventstream requests one access key may have in flight (more get 429).
+    #[arg(
+        long,
+        default_value_t = 64,
+        env = "TICKETSTREAM_API_MAX_IN_FLIGHT_PER_KEY"
+    )]
+    pub(crate) api_max_in_flight_per_key: usize,
+    /// SSE streams open at once, all keys together (more get 503).
+    #[arg(long, default_value_t = 1024, env = "TICKETSTREAM_API_MAX_STREAMS")]
+    pub(crate) api_max_streams: usize,
+    /// SSE streams one access key may have open (more get 429).
+    #[arg(
+        long,
+        default_value_t = 16,
+        env = "TICKETSTREAM_API_MAX_STREAMS_PER_KEY"
+    )]
+    pub(crate) api_max_streams_per_key: usize,
+    /// How long a client may take to send a request's headers (and a kept-alive
+    /// connection may sit idle) before its connection is closed.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "TICKETSTREAM_HEADER_READ_TIMEOUT")]
+    pub(crate) header_read_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]

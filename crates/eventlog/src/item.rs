@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use protocol::{ActionType, ItemId, StartAt, Timestamp};
+use protocol::{ItemId, StartAt, Timestamp, TypeFilter};
 
 /// An action to append; the log gives it its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct StoredItem {
 pub struct ReadRequest {
     pub start: StartAt,
     /// `None`: every type. Unknown names match nothing.
-    pub types: Option<Vec<ActionType>>,
+    pub types: Option<TypeFilter>,
     /// Items to return at most; 0 is read as 1.
     pub limit: usize,
 }
@@ -49,10 +49,7 @@ impl ReadRequest {
     }
 
     pub(crate) fn wants(&self, kind: &str) -> bool {
-        match &self.types {
-            None => true,
-            Some(types) => types.iter().any(|t| t.as_str() == kind),
-        }
+        self.types.as_ref().is_none_or(|types| types.contains(kind))
     }
 }
 
@@ -62,7 +59,8 @@ pub struct ReadPage {
     /// Oldest first.
     pub items: Vec<StoredItem>,
     /// Where the next request starts: the successor of the last item scanned (filtered out
-    /// or not), else the requested start.
+    /// or not); else, after a gap, the successor of the last deleted item; else the
+    /// requested start.
     pub next_id: ItemId,
     /// The page stopped because of the limit or the scan cap and more items follow.
     pub more: bool,

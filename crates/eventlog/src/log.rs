@@ -80,10 +80,11 @@ impl EventLog {
         Ok(page::assemble(position, scanned))
     }
 
-    /// Long-poll: like [`read`](Self::read), but when the page has no items and no `more`,
-    /// waits up to `wait` for an append to this account and reads again from the page's
-    /// `next_id` (so items the filter skipped are not scanned twice), until an item
-    /// passes or the time is up.
+    /// Long-poll: like [`read`](Self::read), but when the page has no items, no `more` and
+    /// no `gap`, waits up to `wait` for an append to this account and reads again from
+    /// the page's `next_id` (so items the filter skipped are not scanned twice), until an
+    /// item passes or the time is up. A gap is answered at once: the reader should learn
+    /// of its loss now, not when the next item arrives.
     pub async fn read_wait(
         &self,
         account: &AccountName,
@@ -95,8 +96,7 @@ impl EventLog {
         let mut appended = self.inner.waiters.subscribe(account);
         let deadline = tokio::time::Instant::now() + wait;
         let mut page = self.read(account, req).await?;
-        let mut gap = page.gap;
-        while page.items.is_empty() && !page.more {
+        while page.items.is_empty() && !page.more && !page.gap {
             match tokio::time::timeout_at(deadline, appended.changed()).await {
                 Ok(Ok(())) => {}
                 // Timed out, or the channel closed (cannot happen while `self` lives).
@@ -107,11 +107,7 @@ impl EventLog {
                 ..req.clone()
             };
             page = self.read(account, &again).await?;
-            // A gap the first read found stays reported even though the later position
-            // lies past the deleted items.
-            gap |= page.gap;
         }
-        page.gap = gap;
         Ok(page)
     }
 

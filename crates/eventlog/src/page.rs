@@ -28,10 +28,12 @@ pub(crate) fn assemble(position: Option<ItemId>, scanned: Scanned) -> ReadPage {
     let gap = matches!((position, deleted), (Some(p), Some(d)) if p <= d);
     let next_id = match (scanned.last_scanned, position) {
         (Some(last), _) => last.successor(),
-        (None, Some(p)) => p,
-        // Reading from the oldest with nothing retained: continue right after what was
-        // deleted, so the next poll (with this id) does not report a false gap.
-        (None, None) => deleted.map_or(ItemId::ZERO, ItemId::successor),
+        // Nothing scanned from a position nothing passed: ask again from there.
+        (None, Some(p)) if !gap => p,
+        // Nothing scanned from the oldest, or from a position retention passed: continue
+        // right after what was deleted, so the next poll (with this id) neither reports
+        // a false gap nor the same loss again.
+        (None, _) => deleted.map_or(ItemId::ZERO, ItemId::successor),
     };
     ReadPage {
         items: scanned.items,
@@ -83,8 +85,12 @@ mod tests {
         let d = Some(ItemId::new(10, 3));
         let page = assemble(None, deleted(d));
         assert_eq!((page.next_id, page.gap), (ItemId::new(10, 4), false));
+        // Behind the window with nothing retained: the gap is reported and the next
+        // position lies past it, so it is reported once.
         let page = assemble(Some(ItemId::new(10, 3)), deleted(d));
-        assert_eq!((page.next_id, page.gap), (ItemId::new(10, 3), true));
+        assert_eq!((page.next_id, page.gap), (ItemId::new(10, 4), true));
+        let page = assemble(Some(ItemId::new(2, 0)), deleted(d));
+        assert_eq!((page.next_id, page.gap), (ItemId::new(10, 4), true));
         let page = assemble(Some(ItemId::new(10, 4)), deleted(d));
         assert_eq!((page.next_id, page.gap), (ItemId::new(10, 4), false));
     }

@@ -17,7 +17,7 @@ use conformance::{Harness, RETENTION, T0, conformance_suite};
 use eventlog::{
     Backend, EventLog, KeyPrefix, ManualClock, NewItem, OpenOptions, ReadRequest, RedisUrl,
 };
-use protocol::{AccountName, ItemId, StartAt, Timestamp};
+use protocol::{AccountName, ActionType, ItemId, StartAt, Timestamp};
 
 const URL_VAR: &str = "TICKETSTREAM_TEST_REDIS_URL";
 
@@ -292,7 +292,7 @@ async fn a_filtered_read_across_several_round_trips_misses_nothing() {
     let got = log.append(&acct, batch, None).await.unwrap();
     let mut req = ReadRequest {
         start: StartAt::Oldest,
-        types: Some(vec!["webshop:add_tickets".into()]),
+        types: Some(std::iter::once(ActionType::from("webshop:add_tickets")).collect()),
         limit: 150,
     };
     assert_eq!(req.scan_cap(), 1_500);

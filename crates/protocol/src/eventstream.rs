@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::{ActionType, Item, ItemId, Timestamp};
+use crate::{Item, ItemId, Timestamp, TypeFilter};
 
 /// The query parameters exactly as they arrived, before validation.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,7 +33,7 @@ pub enum StartAt {
 pub struct EventstreamQuery {
     pub start: StartAt,
     /// `None`: every type.
-    pub types: Option<Vec<ActionType>>,
+    pub types: Option<TypeFilter>,
     pub limit: usize,
     pub wait: Duration,
 }
@@ -67,22 +67,15 @@ impl EventstreamQuery {
                 id.parse()
                     .map_err(|e: crate::ParseItemIdError| QueryError::Id(e.to_string()))?,
             ),
-            (None, Some(ts)) => StartAt::Time(
-                ts.parse()
-                    .map_err(|e: crate::ParseTimestampError| QueryError::Ts(e.to_string()))?,
-            ),
+            (None, Some(ts)) => {
+                StartAt::Time(query_timestamp(ts).map_err(|e| QueryError::Ts(e.to_string()))?)
+            }
             (None, None) => StartAt::Oldest,
         };
-        let types = match raw.eventtypes.as_deref().map(str::trim) {
-            None | Some("") => None,
+        let types = match raw.eventtypes.as_deref() {
+            None => None,
             Some(list) => {
-                let names: Vec<&str> = list.split(',').map(str::trim).collect();
-                if names.iter().any(|n| n.is_empty()) {
-                    return Err(QueryError::EventTypes(
-                        "empty type name in the comma-separated list".into(),
-                    ));
-                }
-                Some(names.into_iter().map(ActionType::from).collect())
+                TypeFilter::parse(list).map_err(|e| QueryError::EventTypes(e.to_string()))?
             }
         };
         let limit = match &raw.limit {
@@ -107,10 +100,19 @@ impl EventstreamQuery {
 
     /// Whether an item of this type passes the `eventtypes` filter.
     pub fn wants(&self, kind: &str) -> bool {
-        match &self.types {
-            None => true,
-            Some(types) => types.iter().any(|t| t.as_str() == kind),
+        self.types.as_ref().is_none_or(|types| types.contains(kind))
+    }
+}
+
+/// A `+` written unescaped in a query string arrives as a space (form encoding), so an
+/// offset ` 0000` after the date and time is read as `+0000`. A space anywhere else is
+/// still refused.
+fn query_timestamp(ts: &str) -> Result<Timestamp, crate::ParseTimestampError> {
+    match ts.get(19..) {
+        Some(tail) if tail.contains(' ') => {
+            format!("{}{}", &ts[..19], tail.replacen(' ', "+", 1)).parse()
         }
+        _ => ts.parse(),
     }
 }
 
@@ -185,11 +187,20 @@ mod tests {
         assert!(!q.wants("webshop:add_tickets"));
         assert_eq!(q.limit, 10000);
         assert_eq!(q.wait, Duration::from_secs(60));
-        let q = EventstreamQuery::parse(&raw(&[("ts", "2022-09-26T09:00:00+0000")])).unwrap();
-        assert_eq!(
-            q.start,
-            StartAt::Time(Timestamp::from_unix_ms(1_664_182_800_000))
-        );
+        for ts in [
+            "2022-09-26T09:00:00+0000",
+            "2022-09-26T09:00:00 0000",
+            "2022-09-26T11:00:00 02:00",
+            "2022-09-26T09:00:00.5 0000",
+        ] {
+            let q = EventstreamQuery::parse(&raw(&[("ts", ts)])).unwrap();
+            let ms = if ts.contains(".5") { 500 } else { 0 };
+            assert_eq!(
+                q.start,
+                StartAt::Time(Timestamp::from_unix_ms(1_664_182_800_000 + ms)),
+                "{ts}"
+            );
+        }
     }
 
     #[test]
@@ -197,6 +208,9 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("id", "x")], "`id`"),
             (&[("ts", "yesterday")], "`ts`"),
+            (&[("ts", "2022-09-26 09:00:00")], "`ts`"),
+            (&[("ts", "2022-09-26T09:00:00  0000")], "`ts`"),
+            (&[("ts", "2022-09-26T09:00:00 -0000")], "`ts`"),
             (
                 &[("id", "1"), ("ts", "2022-09-26T09:00:00")],
                 "`id` and `ts`",
@@ -208,6 +222,7 @@ mod tests {
             (&[("wait", "61")], "`wait`"),
             (&[("wait", "abc")], "`wait`"),
             (&[("eventtypes", "a,,b")], "`eventtypes`"),
+            (&[("eventtypes", &["a"; 65].join(","))], "at most 64"),
         ];
         for (pairs, needle) in cases {
             let err = EventstreamQuery::parse(&raw(pairs))

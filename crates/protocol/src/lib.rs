@@ -15,6 +15,7 @@ mod num_id;
 mod payload;
 mod signature;
 mod timestamp;
+mod type_filter;
 mod widget_url;
 
 pub use action::ActionType;
@@ -33,4 +34,5 @@ pub use signature::{
     tm_hmac_sign, widget_signature, widget_signature_valid,
 };
 pub use timestamp::{ParseTimestampError, Timestamp};
+pub use type_filter::{TypeFilter, TypeFilterError};
 pub use widget_url::{WIDGETS, widget_url};

@@ -46,10 +46,12 @@ pub enum ParseAuthorizationError {
 impl HmacAuthorization {
     pub const SCHEME: &'static str = "TM-HMAC-SHA256";
 
+    /// Parses a whole header value. The scheme name is case-insensitive (RFC 7235).
     pub fn parse(header: &str) -> Result<Self, ParseAuthorizationError> {
         let rest = header
-            .strip_prefix(Self::SCHEME)
-            .filter(|rest| rest.starts_with(' '))
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(Self::SCHEME))
+            .map(|(_, rest)| rest)
             .ok_or(ParseAuthorizationError::NotHmac)?;
         let (mut key, mut ts, mut sign) = (None, None, None);
         for part in rest.split_ascii_whitespace() {
@@ -170,6 +172,8 @@ mod tests {
         );
         let auth = HmacAuthorization::parse(&header).unwrap();
         assert_eq!(auth.key, AK);
+        let lowercase = header.replacen("TM-HMAC-SHA256", "tm-hmac-sha256", 1);
+        assert_eq!(HmacAuthorization::parse(&lowercase).unwrap(), auth);
         assert!(auth.verify("club", SK));
         assert!(!auth.verify("club", "wrong"));
         assert!(!auth.verify("other", SK));

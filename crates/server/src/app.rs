@@ -17,7 +17,8 @@ pub struct AppConfig {
     pub api_requests_per_second: u32,
     /// Requests one key may make at once above the sustained rate.
     pub api_burst: u32,
-    /// Eventstream requests served at once (long-polls included); more get 503.
+    /// Eventstream requests served at once, all keys together (long-polls included,
+    /// SSE streams not); more get 503.
     pub api_max_in_flight: usize,
     /// Shop page requests per minute one client address may make, sustained; more get
     /// a 429 page.
@@ -26,6 +27,19 @@ pub struct AppConfig {
     pub page_burst: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Eventstream requests one access key may have in flight; more get 429. Keep it well
+    /// below `api_max_in_flight`, so that one key cannot fill the server.
+    pub api_max_in_flight_per_key: usize,
+    /// SSE streams open at once, all keys together; more get 503.
+    pub api_max_streams: usize,
+    /// SSE streams one access key may have open; more get 429.
+    pub api_max_streams_per_key: usize,
+    /// How long a request may take before it is answered 408. Keep it above the longest
+    /// long-poll (60 s), so that `wait` is never cut short.
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request's headers; then its connection is
+    /// closed. Also the longest a kept-alive connection may sit idle between requests.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for AppConfig {
@@ -39,6 +53,11 @@ impl Default for AppConfig {
             page_requests_per_minute: 20 * 60,
             page_burst: 100,
             trusted_proxies: Vec::new(),
+            api_max_in_flight_per_key: 64,
+            api_max_streams: 1024,
+            api_max_streams_per_key: 16,
+            request_timeout: Duration::from_secs(90),
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }

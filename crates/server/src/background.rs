@@ -1,4 +1,5 @@
-//! Supervised background loops: retention, reservation expiry and the outbox relay. Each stops on the shutdown token; a failing iteration is
+//! Supervised background loops: retention, reservation expiry and the outbox relay. Each
+//! stops on its shutdown token, also while it waits to retry; a failing iteration is
 //! logged and retried at the next tick rather than taking the server down.
 
 use tokio::task::JoinSet;
@@ -21,11 +22,17 @@ impl Background {
     }
 }
 
-pub(crate) fn spawn(app: &App, stopping: CancellationToken) -> Background {
+/// The periodic loops stop on `stopping`; the relay runs until `requests_done`, so that
+/// what the last requests commit still goes out.
+pub(crate) fn spawn(
+    app: &App,
+    stopping: CancellationToken,
+    requests_done: CancellationToken,
+) -> Background {
     let mut tasks = JoinSet::new();
     tasks.spawn(retention_loop(app.clone(), stopping.clone()));
-    tasks.spawn(expiry_loop(app.clone(), stopping.clone()));
-    tasks.spawn(crate::relay::run(app.clone(), stopping));
+    tasks.spawn(expiry_loop(app.clone(), stopping));
+    tasks.spawn(crate::relay::run(app.clone(), requests_done));
     Background { tasks }
 }
 

@@ -3,13 +3,14 @@
 //! [`run`] serves an already bound listener until `shutdown` resolves, so the binary binds
 //! the configured address and tests bind port 0. Background loops (retention, reservation
 //! expiry, the outbox relay) run beside the server and stop with it; the relay drains the
-//! outbox before [`run`] returns.
+//! outbox after the last request has finished, before [`run`] returns.
 
 mod api;
 mod app;
 mod background;
 mod pages;
 mod relay;
+mod serve;
 
 pub use app::{App, AppConfig};
 
@@ -20,15 +21,19 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets
-/// requests in flight finish (long-polls answer at once with what they have) and stops the
-/// background loops.
+/// requests in flight finish (long-polls answer at once with what they have, SSE streams
+/// end), relays what they committed and stops the background loops.
 pub async fn run(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    // Ends long-polls, streams and the periodic loops as soon as shutdown starts.
     let stopping = CancellationToken::new();
-    let background = background::spawn(&app, stopping.clone());
+    // Ends the relay only once no request can commit anything any more.
+    let requests_done = CancellationToken::new();
+    let background = background::spawn(&app, stopping.clone(), requests_done.clone());
+    let header_read_timeout = app.config.header_read_timeout;
     let router = api::router(app, stopping.clone());
     let on_shutdown = {
         let stopping = stopping.clone();
@@ -38,13 +43,9 @@ pub async fn run(
             stopping.cancel();
         }
     };
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(on_shutdown)
-    .await;
+    serve::serve(listener, router, header_read_timeout, on_shutdown).await;
     stopping.cancel();
+    requests_done.cancel();
     background.join().await;
-    served
+    Ok(())
 }

@@ -18,23 +18,30 @@ use crate::App;
 const BATCH: usize = 1000;
 /// A safety net: rows are normally relayed the moment the shop signals a commit.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// The pause after a failed pass, so a failing store is not hammered.
+const RETRY_AFTER_ERROR: Duration = Duration::from_millis(200);
 
-/// Runs until `stopping`, then relays what is left and returns.
-pub(crate) async fn run(app: App, stopping: CancellationToken) {
+/// Runs until `requests_done` (no request can commit any more), then relays what is left
+/// and returns. Every wait, the pause after an error included, ends on it, so a store
+/// that keeps failing cannot hold up shutdown.
+pub(crate) async fn run(app: App, requests_done: CancellationToken) {
     let signal = app.shop.outbox_signal();
     loop {
-        if let Err(e) = relay_all(&app).await {
-            tracing::error!(error = %e, "outbox relay failed; retrying");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            continue;
-        }
+        let failed = match relay_all(&app).await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox relay failed; retrying");
+                true
+            }
+        };
         tokio::select! {
-            _ = stopping.cancelled() => break,
-            _ = signal.notified() => {}
-            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = requests_done.cancelled() => break,
+            // After a failure, retry after the pause, not at every commit.
+            _ = signal.notified(), if !failed => {}
+            _ = tokio::time::sleep(if failed { RETRY_AFTER_ERROR } else { IDLE_POLL }) => {}
         }
     }
-    // The server has stopped taking requests: what they committed still goes out.
+    // Every request has finished: what they committed still goes out.
     if let Err(e) = relay_all(&app).await {
         tracing::error!(error = %e, "outbox relay failed at shutdown; the rows stay in the outbox for the next start");
     }

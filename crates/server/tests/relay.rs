@@ -1,18 +1,40 @@
 //! The outbox relay across stops and crashes: actions committed by the shop reach the
-//! event log exactly once, whether the server stops right after them, was not running
-//! when they were committed, or crashed between appending them and deleting them.
+//! event log exactly once, whether the server stops right after them, while a request is
+//! still finishing, was not running when they were committed, or crashed between
+//! appending them and deleting them; and a log that keeps failing does not hold up
+//! shutdown.
 
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use eventlog::{Backend, EventLog, NewItem, OpenOptions, ReadRequest, SystemClock};
+use eventlog::{
+    Backend, Clock, EventLog, ManualClock, NewItem, OpenOptions, ReadRequest, SystemClock,
+};
 use protocol::{AccountName, NumId, Ref, StartAt, Timestamp};
 use server::{App, AppConfig};
 use shop::ShopStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
+
+/// A shop store with the demo account and catalog in a fresh directory.
+async fn demo_store() -> (tempfile::TempDir, ShopStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ShopStore::open(dir.path()).await.unwrap();
+    shop::demo_init(&store).await.unwrap();
+    (dir, store)
+}
+
+/// The items [`shop_a_little`] leaves: (type, ref).
+fn a_little(reference: &str) -> Vec<(String, String)> {
+    ["webshop:pageview", "webshop:add_tickets"]
+        .map(|kind| (kind.to_owned(), reference.to_owned()))
+        .to_vec()
+}
 
 async fn open_log(dir: &Path) -> EventLog {
     EventLog::open(OpenOptions::new(Backend::Embedded {
@@ -20,6 +42,13 @@ async fn open_log(dir: &Path) -> EventLog {
     }))
     .await
     .unwrap()
+}
+
+/// A server being served: stop it with `stop`; `handle` ends when it has stopped.
+struct Serving {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Serves until the returned sender fires; the handle ends when the server has stopped.
@@ -30,13 +59,19 @@ async fn serve(
     oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
+    let serving = serve_with_clock(store, log, Arc::new(SystemClock)).await;
+    (serving.stop, serving.handle)
+}
+
+async fn serve_with_clock(store: ShopStore, log: EventLog, clock: Arc<dyn Clock>) -> Serving {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = App::new(store, log, Arc::new(SystemClock), AppConfig::default());
+    let addr = listener.local_addr().unwrap();
+    let app = App::new(store, log, clock, AppConfig::default());
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(server::run(listener, app, async move {
         let _ = stopped.await;
     }));
-    (stop, handle)
+    Serving { addr, stop, handle }
 }
 
 async fn all_items(log: &EventLog) -> Vec<(String, String)> {
@@ -99,29 +134,113 @@ async fn shop_a_little(store: &ShopStore, reference: &str) {
 
 #[tokio::test]
 async fn actions_committed_just_before_shutdown_are_in_the_log_when_it_returns() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ShopStore::open(dir.path()).await.unwrap();
-    shop::demo_init(&store).await.unwrap();
+    let (dir, store) = demo_store().await;
     let log = open_log(dir.path()).await;
     let (stop, handle) = serve(store.clone(), log.clone()).await;
     shop_a_little(&store, "late").await;
     stop.send(()).unwrap();
     handle.await.unwrap().unwrap();
-    assert_eq!(
-        all_items(&log).await,
-        [
-            ("webshop:pageview".to_owned(), "late".to_owned()),
-            ("webshop:add_tickets".to_owned(), "late".to_owned())
-        ]
+    assert_eq!(all_items(&log).await, a_little("late"));
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+}
+
+/// The session cookie (`name=value`) a shopper gets on entering the demo's sales flow.
+async fn session_cookie(addr: SocketAddr) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .get(format!(
+            "http://{addr}/widgets/demo/flow/saleslink?event=10003&l=en"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("entering the shop sets the session cookie");
+    let cookie = cookie.to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn actions_committed_while_a_request_is_in_flight_at_shutdown_are_relayed() {
+    let (dir, store) = demo_store().await;
+    let log = open_log(dir.path()).await;
+    let serving = serve_with_clock(store.clone(), log.clone(), Arc::new(SystemClock)).await;
+    let cookie = session_cookie(serving.addr).await;
+
+    // A form post whose body is still to come: its handler is running (it asked for the
+    // body with 100 Continue) when shutdown starts.
+    let mut slow = tokio::net::TcpStream::connect(serving.addr).await.unwrap();
+    let body = "q_580=1";
+    let head = format!(
+        "POST /widgets/demo/shop/tickets HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Expect: 100-continue\r\n\r\n",
+        serving.addr,
+        body.len()
     );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut continued = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut continued))
+        .await
+        .expect("the handler reads the body")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&continued[..n]).starts_with("HTTP/1.1 100"),
+        "{:?}",
+        String::from_utf8_lossy(&continued[..n])
+    );
+
+    serving.stop.send(()).unwrap();
+    // Shutdown is under way; the request is still running, so the server is still
+    // serving. What commits now must still reach the log.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !serving.handle.is_finished(),
+        "a request is still in flight"
+    );
+    shop_a_little(&store, "late").await;
+    slow.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    slow.read_to_end(&mut answer).await.unwrap();
+    serving.handle.await.unwrap().unwrap();
+
+    assert_eq!(all_items(&log).await, a_little("late"));
     assert_eq!(store.outbox_len().await.unwrap(), 0);
 }
 
 #[tokio::test]
+async fn a_log_that_keeps_failing_does_not_hold_up_shutdown() {
+    let (dir, store) = demo_store().await;
+    shop_a_little(&store, "stuck").await;
+    let clock = ManualClock::new(1_700_000_000_000);
+    let mut options = OpenOptions::new(Backend::Embedded {
+        dir: dir.path().join("eventlog"),
+    });
+    options.clock = Arc::new(clock.clone());
+    let log = EventLog::open(options).await.unwrap();
+    // Beyond the ids the log can store: every append fails, so the relay keeps retrying.
+    clock.set_ms(1 << 63);
+    let serving = serve_with_clock(store.clone(), log, Arc::new(clock)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    serving.stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), serving.handle)
+        .await
+        .expect("shutdown completes although the log fails")
+        .unwrap()
+        .unwrap();
+    // Nothing is lost: the rows wait in the outbox for the next start.
+    assert_eq!(store.outbox_len().await.unwrap(), 2);
+}
+
+#[tokio::test]
 async fn actions_committed_while_no_server_ran_are_relayed_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ShopStore::open(dir.path()).await.unwrap();
-    shop::demo_init(&store).await.unwrap();
+    let (dir, store) = demo_store().await;
     shop_a_little(&store, "offline").await;
     assert_eq!(store.outbox_len().await.unwrap(), 2);
 
@@ -140,9 +259,7 @@ async fn actions_committed_while_no_server_ran_are_relayed_at_start() {
 
 #[tokio::test]
 async fn a_crash_between_append_and_delete_neither_loses_nor_repeats() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ShopStore::open(dir.path()).await.unwrap();
-    shop::demo_init(&store).await.unwrap();
+    let (dir, store) = demo_store().await;
     shop_a_little(&store, "first").await;
     shop_a_little(&store, "second").await;
     let rows = store.outbox_batch(100).await.unwrap();

@@ -125,6 +125,10 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         page_requests_per_minute: args.page_rate.saturating_mul(60),
         page_burst: args.page_rate.saturating_mul(5),
         trusted_proxies: args.trusted_proxies,
+        api_max_in_flight_per_key: args.api_max_in_flight_per_key,
+        api_max_streams: args.api_max_streams,
+        api_max_streams_per_key: args.api_max_streams_per_key,
+        header_read_timeout: args.header_read_timeout,
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);

@@ -17,7 +17,9 @@ const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 /// How far ahead of our clock a signed timestamp may be.
 const MAX_SKEW_AHEAD: Duration = Duration::from_secs(5 * 60);
 
-const BAD_CREDENTIALS: &str = "unknown access key or wrong secret key";
+/// One answer for an unknown key, a widget key, a wrong secret and a wrong signature, so
+/// the answer does not tell which access keys exist.
+const BAD_CREDENTIALS: &str = "unknown access key, or wrong secret key or signature";
 
 /// Who a request is: the account it may read and the access key it used.
 #[derive(Debug)]
@@ -26,45 +28,34 @@ pub(crate) struct Authorized {
     pub(crate) accesskey: String,
 }
 
+/// The credentials of an `Authorization` header, before they are checked.
+enum Credentials {
+    Basic { accesskey: String, secret: String },
+    Hmac(HmacAuthorization),
+}
+
 /// Checks the request's credentials and that their key may read `path_account`.
 pub(crate) async fn authorize(
     app: &App,
     headers: &HeaderMap,
     path_account: &str,
 ) -> Result<Authorized, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(
-            "credentials required: use HTTP Basic with accesskey:secretkey, or TM-HMAC-SHA256",
-        ))?
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
-
-    let key = if let Some(encoded) = value.strip_prefix("Basic ") {
-        let (accesskey, secret) = decode_basic(encoded)?;
-        let key = api_key(app, &accesskey).await?;
-        if !constant_time_eq(key.pair.secretkey.expose().as_bytes(), secret.as_bytes()) {
-            return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
+    let key = match credentials(headers)? {
+        Credentials::Basic { accesskey, secret } => {
+            let key = api_key(app, &accesskey).await?;
+            if !constant_time_eq(key.pair.secretkey.expose().as_bytes(), secret.as_bytes()) {
+                return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
+            }
+            key
         }
-        key
-    } else if value.starts_with(HmacAuthorization::SCHEME) {
-        let auth = HmacAuthorization::parse(value).map_err(|_| {
-            ApiError::Unauthorized(
-                "malformed TM-HMAC-SHA256 authorization: expected key=<accesskey> ts=<YYYY-MM-DDTHH:MM:SS> sign=<hex>",
-            )
-        })?;
-        check_freshness(app, &auth.ts)?;
-        let key = api_key(app, &auth.key).await?;
-        if !auth.verify(path_account, key.pair.secretkey.expose()) {
-            return Err(ApiError::Unauthorized(
-                "TM-HMAC-SHA256 signature does not match: sign accesskey + account + ts with the secret key",
-            ));
+        Credentials::Hmac(auth) => {
+            check_freshness(app, &auth.ts)?;
+            let key = api_key(app, &auth.key).await?;
+            if !auth.verify(path_account, key.pair.secretkey.expose()) {
+                return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
+            }
+            key
         }
-        key
-    } else {
-        return Err(ApiError::Unauthorized(
-            "unsupported authorization scheme: use Basic or TM-HMAC-SHA256",
-        ));
     };
 
     // The same answer whether or not the account exists, so keys cannot probe for names.
@@ -77,6 +68,33 @@ pub(crate) async fn authorize(
         account: key.account,
         accesskey: key.pair.accesskey,
     })
+}
+
+/// Parses the `Authorization` header. Scheme names are case-insensitive (RFC 7235).
+fn credentials(headers: &HeaderMap) -> Result<Credentials, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized(
+            "credentials required: use HTTP Basic with accesskey:secretkey, or TM-HMAC-SHA256",
+        ))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if scheme.eq_ignore_ascii_case("Basic") {
+        let (accesskey, secret) = decode_basic(rest)?;
+        Ok(Credentials::Basic { accesskey, secret })
+    } else if scheme.eq_ignore_ascii_case(HmacAuthorization::SCHEME) {
+        let auth = HmacAuthorization::parse(value).map_err(|_| {
+            ApiError::Unauthorized(
+                "malformed TM-HMAC-SHA256 authorization: expected key=<accesskey> ts=<YYYY-MM-DDTHH:MM:SS> sign=<hex>",
+            )
+        })?;
+        Ok(Credentials::Hmac(auth))
+    } else {
+        Err(ApiError::Unauthorized(
+            "unsupported authorization scheme: use Basic or TM-HMAC-SHA256",
+        ))
+    }
 }
 
 fn decode_basic(encoded: &str) -> Result<(String, String), ApiError> {

@@ -17,11 +17,19 @@ pub(crate) enum ApiError {
     NotFound,
     #[error("this key polls too fast: wait {retry_after} s, or use `wait` to long-poll")]
     TooManyRequests { retry_after: u64 },
+    #[error("this key already has {cap} {what}: wait for one to end")]
+    KeyBusy { what: &'static str, cap: usize },
     #[error("the server is busy: try again in {retry_after} s")]
     Overloaded { retry_after: u64 },
     /// A store is unreachable for now (e.g. Redis is restarting); details go to the log.
     #[error("the eventstream is unavailable: try again in {retry_after} s")]
     Unavailable { detail: String, retry_after: u64 },
+    /// A status a layer or the router chose (405, 408, 413, 414, 431, ...), with its message.
+    #[error("{message}")]
+    Http {
+        status: StatusCode,
+        message: &'static str,
+    },
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -40,12 +48,15 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::KeyBusy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable { detail, .. } => {
                 tracing::warn!(error = %detail, "request failed: store unavailable");
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ApiError::Http { status, .. } => *status,
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -56,6 +67,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after }
             | ApiError::Overloaded { retry_after }
             | ApiError::Unavailable { retry_after, .. } => Some(*retry_after),
+            ApiError::KeyBusy { .. } => Some(1),
             _ => None,
         };
         let mut response = (

@@ -18,7 +18,7 @@ pub(crate) async fn get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let permit = state.limits.admit()?;
+    let entry = state.limits.enter()?;
     let Path(account) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let who = authorize(&state.app, &headers, &account).await?;
     state.limits.check_rate(&who.accesskey)?;
@@ -37,14 +37,16 @@ pub(crate) async fn get(
         if let Some(last) = last_event_id(&headers)? {
             request.start = StartAt::Id(last.successor());
         }
+        let admission = state.limits.admit_stream(entry, &who.accesskey)?;
         return Ok(super::sse::stream(
             state.app.log.clone(),
             account,
             request,
             state.stopping.clone(),
-            permit,
+            admission,
         ));
     }
+    let _admission = state.limits.admit_request(entry, &who.accesskey)?;
 
     let log = &state.app.log;
     let page = if query.wait.is_zero() {
@@ -70,17 +72,18 @@ fn wants_event_stream(headers: &HeaderMap) -> bool {
         })
 }
 
-/// A reconnecting SSE client's position: it has the item with this id.
+/// A reconnecting SSE client's position: it has the item with this id. An empty value is
+/// what a client sends before it has seen any item, so it counts as absent.
 fn last_event_id(headers: &HeaderMap) -> Result<Option<ItemId>, ApiError> {
-    match headers.get("last-event-id") {
-        None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(Some)
-            .ok_or_else(|| ApiError::BadRequest("header Last-Event-ID: not an item id".into())),
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let malformed = || ApiError::BadRequest("header Last-Event-ID: not an item id".into());
+    let value = value.to_str().map_err(|_| malformed())?.trim();
+    if value.is_empty() {
+        return Ok(None);
     }
+    value.parse().map(Some).map_err(|_| malformed())
 }
 
 fn page_response(page: &ReadPage) -> Response {

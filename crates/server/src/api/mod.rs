@@ -3,13 +3,14 @@
 mod auth;
 mod error;
 mod eventstream;
+mod json_errors;
+mod key_slots;
 mod limits;
 mod sse;
 
-use std::time::Duration;
-
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -31,6 +32,7 @@ const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
     let limits = std::sync::Arc::new(limits::Limits::new(&app.config));
+    let request_timeout = app.config.request_timeout;
     let state = ApiState {
         app,
         stopping,
@@ -45,12 +47,25 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
         .merge(crate::pages::router(state.app))
         .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        // Longer than the longest long-poll (60 s), so `wait` is never cut short.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(90),
+            request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Outside the layers above, so that their answers become JSON too.
+        .layer(axum::middleware::from_fn(json_errors::json_errors))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of every request, API and pages: method and path, never the query string. A
+/// query carries a shopper's `ref` (and widget signatures), which must not reach any log
+/// at any level; the default span would record the whole URI.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 async fn healthz() -> &'static str {

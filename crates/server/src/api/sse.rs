@@ -1,7 +1,8 @@
 //! The eventstream as Server-Sent Events (`Accept: text/event-stream`, spec section 5):
 //! `id:` the item id, `event:` its type, `data:` the item JSON. A reconnecting client
 //! resumes after `Last-Event-ID`; a comment is sent at least every 15 s so proxies keep
-//! the connection open. A gap is announced as an `event: gap` before the items after it.
+//! the connection open. A gap is announced once, as soon as it is found, as an
+//! `event: gap` before the items after it.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -10,8 +11,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use eventlog::{EventLog, ReadRequest};
 use futures_util::stream::{self, Stream, StreamExt};
-use protocol::{AccountName, StartAt};
-use tokio::sync::OwnedSemaphorePermit;
+use protocol::{AccountName, ItemId, StartAt};
+
+use super::limits::Admission;
 use tokio_util::sync::CancellationToken;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -21,8 +23,8 @@ struct Cursor {
     account: AccountName,
     request: ReadRequest,
     stopping: CancellationToken,
-    /// Held for as long as the stream is open: it counts as a request in flight.
-    _permit: OwnedSemaphorePermit,
+    /// Held for as long as the stream is open: it counts as an open stream of its key.
+    _admission: Admission,
 }
 
 pub(crate) fn stream(
@@ -30,14 +32,14 @@ pub(crate) fn stream(
     account: AccountName,
     request: ReadRequest,
     stopping: CancellationToken,
-    permit: OwnedSemaphorePermit,
+    admission: Admission,
 ) -> Response {
     let cursor = Cursor {
         log,
         account,
         request,
         stopping,
-        _permit: permit,
+        _admission: admission,
     };
     Sse::new(events(cursor))
         .keep_alive(KeepAlive::new().interval(HEARTBEAT))
@@ -60,14 +62,7 @@ fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> {
         };
         let mut out = Vec::with_capacity(page.items.len() + 1);
         if page.gap {
-            let requested = match cursor.request.start {
-                StartAt::Id(id) => id.to_string(),
-                _ => String::new(),
-            };
-            let oldest = page.oldest_id.map(|id| id.to_string()).unwrap_or_default();
-            out.push(Ok(Event::default().event("gap").data(format!(
-                r#"{{"requested":"{requested}","oldestid":"{oldest}"}}"#
-            ))));
+            out.push(Ok(gap_event(cursor.request.start, page.oldest_id)));
         }
         for item in &page.items {
             out.push(Ok(Event::default()
@@ -79,4 +74,20 @@ fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> {
         Some((stream::iter(out), Some(cursor)))
     })
     .flatten()
+}
+
+/// `event: gap` with `{"requested", "oldestid"}`; `oldestid` is `null` when nothing is
+/// retained, as in the JSON page. The cursor moves past the deleted items after it, so a
+/// stream announces each loss once.
+fn gap_event(start: StartAt, oldest: Option<ItemId>) -> Event {
+    let requested = match start {
+        StartAt::Id(id) => Some(id.to_string()),
+        StartAt::Time(ts) => Some(ts.to_string()),
+        StartAt::Oldest => None,
+    };
+    let data = serde_json::json!({
+        "requested": requested,
+        "oldestid": oldest.map(|id| id.to_string()),
+    });
+    Event::default().event("gap").data(data.to_string())
 }
