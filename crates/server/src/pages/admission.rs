@@ -92,8 +92,8 @@ pub(crate) async fn limit(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    // Without connection info (a router used without `into_make_service_with_connect_info`)
-    // there is no address to count against.
+    // Without connection info (a router served by something other than `server::run`,
+    // which attaches the peer to every request) there is no address to count against.
     if let Some(peer) = peer {
         let client = client_address(peer, request.headers(), &limits.trusted);
         if let Err(too_many) = limits.check(client) {
