@@ -59,10 +59,11 @@ impl Shop {
         }
     }
 
-    /// The public sales-flow link of the demo event, as an integrator hands it out.
-    pub(crate) fn saleslink(&self, reference: &str) -> String {
+    /// The public sales-flow link of the demo event in `lang`, as an integrator hands
+    /// it out.
+    pub(crate) fn saleslink(&self, lang: &str, reference: &str) -> String {
         format!(
-            "{}/widgets/demo/flow/saleslink?event=10003&l=en&ref={reference}",
+            "{}/widgets/demo/flow/saleslink?event=10003&l={lang}&ref={reference}",
             self.base
         )
     }

@@ -194,21 +194,24 @@ pub(crate) struct Summary {
     pub(crate) total: String,
 }
 
-/// Lines with the same key and amounts counted together, in order of appearance.
-fn grouped<K: PartialEq>(
-    items: impl Iterator<Item = (K, Money, Money)>,
-) -> Vec<(K, Money, Money, u32)> {
-    let mut out: Vec<(K, Money, Money, u32)> = Vec::new();
-    for (key, price, service) in items {
+/// Lines of the same price id sold at the same amounts counted together, in order of
+/// appearance; each group keeps its first line (for its names).
+fn grouped<L>(
+    items: impl Iterator<Item = (NumId, L, Money, Money)>,
+) -> Vec<(L, Money, Money, u32)> {
+    let mut out: Vec<(NumId, L, Money, Money, u32)> = Vec::new();
+    for (key, line, price, service) in items {
         match out
             .iter_mut()
-            .find(|(k, p, s, _)| *k == key && *p == price && *s == service)
+            .find(|(k, _, p, s, _)| *k == key && *p == price && *s == service)
         {
-            Some(line) => line.3 += 1,
-            None => out.push((key, price, service, 1)),
+            Some(group) => group.4 += 1,
+            None => out.push((key, line, price, service, 1)),
         }
     }
-    out
+    out.into_iter()
+        .map(|(_, line, price, service, n)| (line, price, service, n))
+        .collect()
 }
 
 impl Summary {
@@ -228,32 +231,41 @@ impl Summary {
                     .filter(|l| l.eventid == event)
                     .collect();
                 let name = tickets.first().map_or("", |l| l.eventname.as_str());
-                let lines = grouped(tickets.iter().map(|l| (*l, l.price, l.servicecharge)))
-                    .into_iter()
-                    .map(|(line, price, service, qty)| SummaryLine {
-                        label: catalog.ticket_label(line, t.lang),
-                        qty,
-                        unit: money(price, t),
-                        service: (service > Money::ZERO).then(|| money(service, t)),
-                        subtotal: money((price + service) * qty, t),
-                    })
-                    .collect();
+                let lines = grouped(
+                    tickets
+                        .iter()
+                        .map(|l| (l.tickettypepriceid, *l, l.price, l.servicecharge)),
+                )
+                .into_iter()
+                .map(|(line, price, service, qty)| SummaryLine {
+                    label: catalog.ticket_label(line, t.lang),
+                    qty,
+                    unit: money(price, t),
+                    service: (service > Money::ZERO).then(|| money(service, t)),
+                    subtotal: money((price + service) * qty, t),
+                })
+                .collect();
                 SummaryGroup {
                     card: catalog.card(event, name, t),
                     lines,
                 }
             })
             .collect();
-        let products = grouped(order.products.iter().map(|p| (p, p.price, Money::ZERO)))
-            .into_iter()
-            .map(|(line, price, _, qty)| SummaryLine {
-                label: catalog.product_name(line.productid, &line.productname, t.lang),
-                qty,
-                unit: money(price, t),
-                service: None,
-                subtotal: money(price * qty, t),
-            })
-            .collect();
+        let products = grouped(
+            order
+                .products
+                .iter()
+                .map(|p| (p.productid, p, p.price, Money::ZERO)),
+        )
+        .into_iter()
+        .map(|(line, price, _, qty)| SummaryLine {
+            label: catalog.product_name(line.productid, &line.productname, t.lang),
+            qty,
+            unit: money(price, t),
+            service: None,
+            subtotal: money(price * qty, t),
+        })
+        .collect();
         let service: Money = order.tickets.iter().map(|l| l.servicecharge).sum();
         Summary {
             events: groups,
@@ -302,5 +314,76 @@ impl BasketTotals {
             lines,
             total: money(order.totalamount, t),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{ProductLine, TicketLine};
+
+    use super::*;
+    use crate::pages::i18n::Texts;
+
+    fn ticket(id: u64, price: &str, service: &str, pricetype: u64) -> TicketLine {
+        TicketLine {
+            id: NumId(id),
+            price: price.parse().unwrap(),
+            servicecharge: service.parse().unwrap(),
+            tickettypepriceid: NumId(500 + pricetype),
+            tickettypeid: NumId(9),
+            tickettypename: "Stalls".into(),
+            pricetypeid: NumId(pricetype),
+            pricetypename: format!("P{pricetype}"),
+            eventid: NumId(1),
+            eventname: "Concert".into(),
+        }
+    }
+
+    #[test]
+    fn a_summary_counts_lines_per_price_and_adds_up_to_the_total() {
+        let mut order = OrderState {
+            id: NumId(7),
+            saleschannelid: NumId(1),
+            customerid: None,
+            deliveryscenarioid: None,
+            paymentscenarioid: None,
+            totalamount: Money::ZERO,
+            tickets: vec![
+                ticket(1, "32", "1.5", 1),
+                ticket(2, "32", "1.5", 1),
+                ticket(3, "24", "1.5", 2),
+            ],
+            products: vec![ProductLine {
+                id: NumId(4),
+                productid: NumId(10),
+                price: "5".parse().unwrap(),
+                producttype: NumId(1),
+                productname: "Booklet".into(),
+            }],
+        };
+        order.totalamount = order.computed_total();
+        let t = Texts::for_lang(Some("en"));
+        let summary = Summary::new(&order, &Catalog::default(), t);
+        let lines = &summary.events[0].lines;
+        let shown: Vec<(&str, u32, &str)> = lines
+            .iter()
+            .map(|l| (l.label.as_str(), l.qty, l.subtotal.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("Stalls · P1", 2, "€\u{a0}67.00"),
+                ("Stalls · P2", 1, "€\u{a0}25.50")
+            ]
+        );
+        assert_eq!(lines[0].service.as_deref(), Some("€\u{a0}1.50"));
+        assert_eq!(summary.products[0].subtotal, "€\u{a0}5.00");
+        // 67 + 25.50 + 5 is what is paid.
+        assert_eq!(summary.total, "€\u{a0}97.50");
+        assert_eq!(summary.service.as_deref(), Some("€\u{a0}4.50"));
+        assert_eq!(summary.events[0].card.name, "Concert");
+        let totals = BasketTotals::new(&order, t);
+        let amounts: Vec<&str> = totals.lines.iter().map(|l| l.amount.as_str()).collect();
+        assert_eq!(amounts, ["€\u{a0}88.00", "€\u{a0}4.50", "€\u{a0}5.00"]);
     }
 }
