@@ -229,7 +229,7 @@ async fn purchase(v: Variant, folder: &Path) {
         Some("true")
     );
     browser.find("#error-summary").await;
-    step(&browser, folder, "4-details-corrected").await;
+    step(&browser, folder, "4-details-mistake").await;
 
     browser.fill("#email", EMAIL).await;
     browser.click("#payment_10000").await;
@@ -321,7 +321,7 @@ async fn a_purchase_in_both_languages_at_desktop_and_phone_width() {
         std::fs::create_dir_all(&docs).unwrap();
         for (from, to) in [
             ("en-desktop/2-basket.png", "basket-desktop-en.png"),
-            ("nl-phone/3-details.png", "checkout-phone-nl.png"),
+            ("nl-phone/4-details-mistake.png", "checkout-phone-nl.png"),
             ("en-desktop/6-done.png", "order-desktop-en.png"),
         ] {
             std::fs::copy(folder.join(from), docs.join(to)).unwrap();
