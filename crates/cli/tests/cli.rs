@@ -159,6 +159,36 @@ fn catalog_import_updates_in_place_and_names_the_line_of_a_broken_file() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("imported 3 events"), "{stdout}");
     }
+    // The event's image, from beside the catalog file into the account's media folder.
+    let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/dance.svg");
+    assert_eq!(
+        std::fs::read(dir.path().join("media/club/dance.svg")).unwrap(),
+        std::fs::read(image).unwrap()
+    );
+    let no_image = dir.path().join("no-image.toml");
+    std::fs::write(
+        &no_image,
+        "[[saleschannels]]\nid = 1\nname = \"Web\"\n[[events]]\nid = 5\nname = \"Show\"\n\
+         start = \"2026-12-12T20:00:00+01:00\"\nvenue = { name = \"Hall\", address = \"Street 1\" }\n\
+         image = \"nothere.png\"\ncapacity = 3\n",
+    )
+    .unwrap();
+    let out = ticketstream(
+        dir.path(),
+        &[
+            "catalog",
+            "import",
+            no_image.to_str().unwrap(),
+            "--account",
+            "club",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothere.png") && stderr.contains("event 5"),
+        "{stderr}"
+    );
 
     let broken = dir.path().join("broken.toml");
     std::fs::write(

@@ -1,6 +1,7 @@
 //! What the handlers share: the stores and the configuration.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +41,9 @@ pub struct AppConfig {
     /// How long a client may take to send a request's headers; then its connection is
     /// closed. Also the longest a kept-alive connection may sit idle between requests.
     pub header_read_timeout: Duration,
+    /// The accounts' own static files (event images): `<media_dir>/<account>/<file>`,
+    /// served at `/media/<account>/<file>`. `None`: no files are served.
+    pub media_dir: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -58,6 +62,7 @@ impl Default for AppConfig {
             api_max_streams_per_key: 16,
             request_timeout: Duration::from_secs(90),
             header_read_timeout: Duration::from_secs(30),
+            media_dir: None,
         }
     }
 }

@@ -56,6 +56,7 @@ pub(crate) async fn demo(data_dir: &Path, cmd: DemoCommand) -> anyhow::Result<()
     match cmd {
         DemoCommand::Init { json } => {
             let setup = shop::demo_init(&shop).await?;
+            write_demo_media(data_dir)?;
             if json {
                 print_json(&setup)?;
             } else {
@@ -71,6 +72,18 @@ pub(crate) async fn demo(data_dir: &Path, cmd: DemoCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Where the accounts' own files (event images) live: `<data-dir>/media/<account>/`.
+pub(crate) fn media_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("media")
+}
+
+/// The demo catalog's images, into the demo account's media folder.
+pub(crate) fn write_demo_media(data_dir: &Path) -> anyhow::Result<()> {
+    let dir = media_dir(data_dir);
+    shop::write_demo_media(&dir)
+        .with_context(|| format!("writing the demo images into {}", dir.display()))
 }
 
 /// One JSON object on one line of stdout.

@@ -24,7 +24,9 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         .await?
         .with_reservation(args.reservation);
     let demo = if args.demo {
-        Some(shop::demo_init(&shop).await?)
+        let setup = shop::demo_init(&shop).await?;
+        super::admin::write_demo_media(data_dir)?;
+        Some(setup)
     } else {
         None
     };
@@ -129,6 +131,7 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         api_max_streams: args.api_max_streams,
         api_max_streams_per_key: args.api_max_streams_per_key,
         header_read_timeout: args.header_read_timeout,
+        media_dir: Some(super::admin::media_dir(data_dir)),
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);

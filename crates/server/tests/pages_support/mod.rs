@@ -45,6 +45,12 @@ pub(crate) async fn spawn_shop_with(config: AppConfig) -> TestShop {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let media = dir.path().join("media");
+    shop::write_demo_media(&media).unwrap();
+    let config = AppConfig {
+        media_dir: Some(media),
+        ..config
+    };
     let app = App::new(store.clone(), log, Arc::new(SystemClock), config);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server::run(listener, app, async move {
