@@ -53,7 +53,9 @@ impl Demo {
         self.dir.path().join(name)
     }
 
-    /// Simulated shoppers through the real pages; returns when they are done.
+    /// Simulated shoppers through the real pages; returns when they are done and the
+    /// stream holds every tracked action they had acknowledged (the relay appends just
+    /// after each response, so a busy machine may take a moment).
     async fn loadgen(&self, shoppers: u32, seed: u64) {
         let url = self.base_url.clone();
         let output = tokio::task::spawn_blocking(move || {
@@ -68,6 +70,34 @@ impl Demo {
         .await
         .unwrap();
         assert!(output.status.success(), "loadgen failed: {output:?}");
+        let summary: serde_json::Value = serde_json::from_slice(
+            output
+                .stdout
+                .trim_ascii_end()
+                .rsplit(|b| *b == b'\n')
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        let acknowledged: u64 = summary["acknowledged"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|types| types.as_object().unwrap().values())
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let have = self.stream().await.len() as u64;
+            if have >= acknowledged {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stream holds {have} of {acknowledged} acknowledged actions"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Every item of the stream, as served (raw bytes), oldest first.
