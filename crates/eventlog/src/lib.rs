@@ -24,5 +24,5 @@ pub use error::Error;
 pub use error::RedisError;
 pub use item::{NewItem, PurgeReport, ReadPage, ReadRequest, StoredItem};
 pub use log::EventLog;
-pub use open::{Backend, DEFAULT_RETENTION, OpenOptions};
+pub use open::{Backend, DEFAULT_CACHE_BYTES, DEFAULT_RETENTION, OpenOptions};
 pub use redis::{KeyPrefix, RedisConfigError, RedisUrl};

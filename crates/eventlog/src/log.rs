@@ -30,7 +30,7 @@ struct Inner {
 impl EventLog {
     pub async fn open(opts: OpenOptions) -> Result<EventLog, Error> {
         let waiters = Arc::new(Waiters::default());
-        let store = open_store(&opts.backend, opts.clock.clone(), Arc::clone(&waiters)).await?;
+        let store = open_store(&opts, Arc::clone(&waiters)).await?;
         Ok(EventLog {
             inner: Arc::new(Inner {
                 store,

@@ -35,6 +35,8 @@ pub(crate) struct Scan {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scanned {
     pub(crate) items: Vec<StoredItem>,
+    /// The items' JSON joined by commas (see [`ReadPage::joined_items`](crate::ReadPage)).
+    pub(crate) joined: Vec<bytes::Bytes>,
     /// The last item scanned, whether or not it passed the filter.
     pub(crate) last_scanned: Option<ItemId>,
     /// The scan stopped at the limit or the cap and another item follows.

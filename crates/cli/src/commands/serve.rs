@@ -49,9 +49,9 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         }
     };
     let log = EventLog::open(OpenOptions {
-        backend,
         retention: args.retention,
         clock: Arc::clone(&clock),
+        ..OpenOptions::new(backend)
     })
     .await
     .context(context)?;

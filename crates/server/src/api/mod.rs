@@ -1,11 +1,13 @@
 //! The HTTP surface: routes and the layers every request passes through.
 
+mod api_keys;
 mod auth;
 mod error;
 mod eventstream;
 mod json_errors;
 mod key_slots;
 mod limits;
+mod page_body;
 mod sse;
 
 use axum::Router;
@@ -25,6 +27,7 @@ pub(crate) struct ApiState {
     pub(crate) app: App,
     pub(crate) stopping: CancellationToken,
     pub(crate) limits: std::sync::Arc<limits::Limits>,
+    pub(crate) keys: std::sync::Arc<api_keys::ApiKeys>,
 }
 
 /// Requests never need a body larger than this; bigger ones get 413 before any handler.
@@ -37,6 +40,7 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
         app,
         stopping,
         limits,
+        keys: std::sync::Arc::default(),
     };
     let api = Router::new()
         .route("/api/1/{account}/eventstream", get(eventstream::get))

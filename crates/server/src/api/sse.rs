@@ -67,8 +67,8 @@ fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> {
         for item in &page.items {
             out.push(Ok(Event::default()
                 .id(item.id.to_string())
-                .event(item.kind.as_str())
-                .data(item.json.as_ref())));
+                .event(&*item.kind)
+                .data(item.json_str())));
         }
         cursor.request.start = StartAt::Id(page.next_id);
         Some((stream::iter(out), Some(cursor)))
