@@ -209,6 +209,15 @@ impl Kinds {
     }
 }
 
+/// How much the log keeps, for metrics; `None` where a backend cannot tell cheaply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Items stored, expired ones that retention has not deleted yet included.
+    pub items: Option<u64>,
+    /// Bytes of storage they take.
+    pub bytes: Option<u64>,
+}
+
 /// What one retention run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeReport {

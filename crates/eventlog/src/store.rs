@@ -15,7 +15,7 @@ use std::pin::Pin;
 use protocol::{AccountName, ItemId};
 
 use crate::error::Error;
-use crate::item::{NewItem, ReadRequest, StoredItem};
+use crate::item::{LogStats, NewItem, ReadRequest, StoredItem};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -70,6 +70,8 @@ pub(crate) trait Store: Send + Sync + Debug {
 
     fn bounds(&self, account: AccountName, horizon: ItemId)
     -> BoxFuture<'_, Result<Bounds, Error>>;
+
+    fn stats(&self) -> BoxFuture<'_, Result<LogStats, Error>>;
 
     /// Deletes every item below `horizon` in every account, records the highest deleted
     /// id per account, and gives the space back. Returns the number of items deleted.

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::item::NewItem;
+use crate::item::{LogStats, NewItem};
 use crate::store::{Bounds, BoxFuture, Scan, Scanned, Store};
 use crate::waiters::Waiters;
 use cache::{Cache, Lookup};
@@ -160,6 +160,11 @@ impl Store for EmbeddedStore {
             self.readers
                 .run(move |conn| reader::bounds(conn, &account, horizon)),
         )
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<LogStats, Error>> {
+        let path = self.readers.path().to_owned();
+        Box::pin(self.readers.run(move |conn| reader::stats(conn, &path)))
     }
 
     fn purge(&self, horizon: ItemId) -> BoxFuture<'_, Result<u64, Error>> {

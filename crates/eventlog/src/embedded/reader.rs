@@ -13,7 +13,7 @@ use super::compress::{Decompressor, Dictionaries};
 use super::convert::{bound_to_sql, from_sql, id_from_sql, opt_id_from_sql};
 use super::schema;
 use crate::error::Error;
-use crate::item::{Kinds, PageCollector};
+use crate::item::{Kinds, LogStats, PageCollector};
 use crate::store::{Bounds, Scan, Scanned};
 
 /// Idle connections kept for reuse; more are opened when more reads run at once.
@@ -34,6 +34,10 @@ pub(super) struct ReaderPool {
 }
 
 impl ReaderPool {
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub(super) fn new(path: PathBuf, dictionaries: Arc<Dictionaries>) -> Self {
         ReaderPool {
             path,
@@ -92,6 +96,25 @@ pub(super) fn source_position(
         .query_row([account.as_str()], |r| r.get(0))
         .optional()?;
     position.flatten().map(from_sql).transpose()
+}
+
+/// Items on disk in all accounts, and the bytes of the file and its WAL.
+pub(super) fn stats(rc: &mut ReaderConn, path: &std::path::Path) -> Result<LogStats, Error> {
+    let items: i64 =
+        rc.conn
+            .query_row("SELECT COALESCE(SUM(items), 0) FROM accounts", [], |r| {
+                r.get(0)
+            })?;
+    let wal = path.with_extension("sqlite-wal");
+    let bytes = [path, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(LogStats {
+        items: Some(from_sql(items)?),
+        bytes: Some(bytes),
+    })
 }
 
 /// Runs `f` in one read transaction: one snapshot for all it reads.

@@ -13,7 +13,8 @@ const SCHEMA_VERSION: i64 = 2;
 
 /// `accounts` keeps per account what must outlive its items: the last id assigned (ids
 /// are never reused, even when retention deleted everything), the highest id deleted
-/// (for `gap` after a restart) and the relay's source position.
+/// (for `gap` after a restart), the relay's source position, and how many items it has
+/// on disk (for metrics, without counting rows).
 ///
 /// `items` holds each item's JSON after its id (the id is the key, and is put back in
 /// front on read), compressed with the dictionary `dict` names (0: stored as is; see
@@ -28,7 +29,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_seq INTEGER,
     deleted_ms INTEGER,
     deleted_seq INTEGER,
-    source_position INTEGER
+    source_position INTEGER,
+    items INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dictionaries (
     id INTEGER PRIMARY KEY,
@@ -57,6 +59,8 @@ INSERT INTO items_v2 (account, ms, seq, type, dict, body)
     FROM items;
 DROP TABLE items;
 ALTER TABLE items_v2 RENAME TO items;
+ALTER TABLE accounts ADD COLUMN items INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET items = (SELECT COUNT(*) FROM items WHERE account = accounts.id);
 "#;
 
 /// A writer waits this long for a lock another process holds before failing.

@@ -405,9 +405,15 @@ fn append_one(
     };
     conn.prepare_cached(
         "UPDATE accounts SET last_ms = COALESCE(?2, last_ms), last_seq = COALESCE(?3, last_seq),
-             source_position = COALESCE(?4, source_position) WHERE id = ?1",
+             source_position = COALESCE(?4, source_position), items = items + ?5 WHERE id = ?1",
     )?
-    .execute(params![account, last_ms, last_seq, source])?;
+    .execute(params![
+        account,
+        last_ms,
+        last_seq,
+        source,
+        items.len() as i64
+    ])?;
     Ok(Committed { previous, items })
 }
 
@@ -467,6 +473,8 @@ fn purge_chunk(
              WHERE id = ?1 AND (deleted_ms IS NULL OR (deleted_ms, deleted_seq) < (?2, ?3))",
         )?
         .execute(params![account, last_ms, last_seq])?;
+        tx.prepare_cached("UPDATE accounts SET items = MAX(items - ?2, 0) WHERE id = ?1")?
+            .execute(params![account, deleted as i64])?;
         budget = budget.saturating_sub(u64::try_from(deleted).unwrap_or(u64::MAX));
         let name = AccountName::parse(&name)
             .map_err(|_| Error::Corrupt(format!("not an account name: {name:?}")))?;

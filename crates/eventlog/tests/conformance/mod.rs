@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
             read_wait_answers_at_once_when_items_exist,
             source_position_is_stored_with_the_batch,
             accounts_are_separate,
+            stats_count_the_items_kept,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -938,4 +939,20 @@ pub(crate) async fn accounts_are_separate(h: &impl Harness) {
     assert_eq!(log.source_position(&a).await.unwrap(), Some(1));
     assert_eq!(log.source_position(&b).await.unwrap(), Some(2));
     assert_eq!(log.retention(), RETENTION);
+}
+
+pub(crate) async fn stats_count_the_items_kept(h: &impl Harness) {
+    let log = h.open(RETENTION).await;
+    let before = log.stats().await.unwrap().items.unwrap_or(0);
+    log.append(&account("counted"), items(PAGEVIEW, 5), None)
+        .await
+        .unwrap();
+    log.append(&account("counted-too"), items(PAGEVIEW, 2), None)
+        .await
+        .unwrap();
+    let stats = log.stats().await.unwrap();
+    assert_eq!(stats.items, Some(before + 7));
+    h.clock().advance(RETENTION + HOUR);
+    log.purge().await.unwrap();
+    assert_eq!(log.stats().await.unwrap().items, Some(0));
 }

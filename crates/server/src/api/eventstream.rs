@@ -40,7 +40,7 @@ pub(crate) async fn get(
         }
         let admission = state.limits.admit_stream(entry, &who.accesskey)?;
         return Ok(super::sse::stream(
-            state.app.log.clone(),
+            &state.app,
             account,
             request,
             state.stopping.clone(),
@@ -50,9 +50,11 @@ pub(crate) async fn get(
     let _admission = state.limits.admit_request(entry, &who.accesskey)?;
 
     let log = &state.app.log;
+    let metrics = &state.app.metrics;
     let page = if query.wait.is_zero() {
         log.read(&account, &request).await?
     } else {
+        let _open = crate::metrics::Metrics::open(&metrics.long_polls);
         tokio::select! {
             page = log.read_wait(&account, &request, query.wait) => page?,
             // Shutting down: answer now with what there is instead of holding the
@@ -60,6 +62,7 @@ pub(crate) async fn get(
             _ = state.stopping.cancelled() => log.read(&account, &request).await?,
         }
     };
+    metrics.items_served.inc_by(page.items.len() as u64);
     Ok(page_response(&page))
 }
 

@@ -36,6 +36,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
     let limits = std::sync::Arc::new(limits::Limits::new(&app.config));
     let request_timeout = app.config.request_timeout;
+    let metrics = app.metrics.clone();
     let state = ApiState {
         app,
         stopping,
@@ -58,6 +59,11 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
         // Outside the layers above, so that their answers become JSON too.
         .layer(axum::middleware::from_fn(json_errors::json_errors))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost, so the status counted is the one the client got.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::track,
+        ))
 }
 
 /// The span of every request, API and pages: method and path, never the query string. A
