@@ -8,6 +8,8 @@ use std::time::Duration;
 use eventlog::{Clock, EventLog};
 use shop::ShopStore;
 
+use crate::metrics::Metrics;
+
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// How often the retention purge runs.
@@ -74,6 +76,7 @@ pub struct App {
     pub(crate) log: EventLog,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: AppConfig,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -85,6 +88,7 @@ impl App {
             log,
             clock,
             config,
+            metrics: Arc::default(),
         }
     }
 }

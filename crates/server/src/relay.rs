@@ -60,6 +60,7 @@ pub(crate) async fn relay_all(app: &App) -> Result<usize, RelayError> {
     let mut appended = 0;
     loop {
         let rows = app.shop.outbox_batch(BATCH).await?;
+        record_lag(app, rows.first());
         let Some(last) = rows.last().map(|r| r.id) else {
             return Ok(appended);
         };
@@ -93,7 +94,29 @@ async fn relay_batch(app: &App, rows: Vec<OutboxRow>) -> Result<usize, RelayErro
             })
             .collect();
         appended += items.len();
+        let kinds: Vec<String> = items.iter().map(|i| i.kind.clone()).collect();
         app.log.append(&account, items, Some(position)).await?;
+        record_appended(app, kinds);
     }
     Ok(appended)
+}
+
+/// Metrics: how old the oldest row waiting in the outbox is (0 when none waits).
+fn record_lag(app: &App, oldest: Option<&OutboxRow>) {
+    let lag_ms = oldest.map_or(0, |row| {
+        let now = i64::try_from(app.clock.now_ms()).unwrap_or(i64::MAX);
+        now.saturating_sub(row.ts.unix_ms()).max(0)
+    });
+    app.metrics.relay_lag.set(lag_ms as f64 / 1000.0);
+}
+
+/// Metrics: the actions just appended, by type.
+fn record_appended(app: &App, kinds: Vec<String>) {
+    app.metrics.items_appended.inc_by(kinds.len() as u64);
+    for kind in kinds {
+        app.metrics
+            .tracked_actions
+            .get_or_create(&crate::metrics::TypeLabel { r#type: kind })
+            .inc();
+    }
 }

@@ -51,9 +51,9 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         }
     };
     let log = EventLog::open(OpenOptions {
-        backend,
         retention: args.retention,
         clock: Arc::clone(&clock),
+        ..OpenOptions::new(backend)
     })
     .await
     .context(context)?;
@@ -62,6 +62,16 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match &args.metrics_listen {
+        Some(metrics) => {
+            let listener = TcpListener::bind(metrics)
+                .await
+                .with_context(|| format!("binding the metrics address {metrics}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving metrics at /metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     tracing::info!(
         %addr,
         data_dir = %data_dir.display(),
@@ -135,7 +145,7 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);
-    server::run(listener, app, shutdown::signal()).await?;
+    server::run_with_metrics(listener, metrics_listener, app, shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

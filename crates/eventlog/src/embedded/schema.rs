@@ -8,17 +8,19 @@ use rusqlite::Connection;
 
 use crate::error::Error;
 
-/// Bumped with every change to the tables below.
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped with every change to the tables below; older files are migrated on open.
+const SCHEMA_VERSION: i64 = 2;
 
 /// `accounts` keeps per account what must outlive its items: the last id assigned (ids
 /// are never reused, even when retention deleted everything), the highest id deleted
-/// (for `gap` after a restart) and the relay's source position.
+/// (for `gap` after a restart), the relay's source position, and how many items it has
+/// on disk (for metrics, without counting rows).
 ///
-/// `items` holds the item as served in `json`; a page is one ordered range of the index
-/// on `(account, ms, seq)`. It is a rowid table on purpose: a WITHOUT ROWID table keeps
-/// rows in index pages, where anything over about a quarter of a page spills into
-/// overflow pages, and items of 1-2 kB then took several times their size on disk.
+/// `items` holds each item's JSON after its id (the id is the key, and is put back in
+/// front on read), compressed with the dictionary `dict` names (0: stored as is; see
+/// `compress.rs`). A page is one ordered range of the key `(account, ms, seq)`. The table
+/// is clustered on that key (WITHOUT ROWID), so a row and its key are stored once:
+/// compressed items are small enough to stay in their b-tree page.
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
     id INTEGER PRIMARY KEY,
@@ -27,17 +29,39 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_seq INTEGER,
     deleted_ms INTEGER,
     deleted_seq INTEGER,
-    source_position INTEGER
+    source_position INTEGER,
+    items INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS items (
+CREATE TABLE IF NOT EXISTS dictionaries (
+    id INTEGER PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
+";
+
+/// The columns of `items` (see above).
+const ITEMS: &str = "(
     account INTEGER NOT NULL,
     ms INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     type TEXT NOT NULL,
-    json TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS items_by_id ON items (account, ms, seq);
-";
+    dict INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (account, ms, seq)
+) WITHOUT ROWID";
+
+/// Version 1 kept each item's whole JSON, uncompressed, in a rowid table with a separate
+/// index. Its items move over as they are (dictionary 0), without their id.
+/// Runs after `CREATE TABLE items_v2 {ITEMS}`.
+const FROM_VERSION_1: &str = r#"
+INSERT INTO items_v2 (account, ms, seq, type, dict, body)
+    SELECT account, ms, seq, type, 0,
+           CAST(substr(json, length('{"id":"' || ms || '-' || seq || '"') + 1) AS BLOB)
+    FROM items;
+DROP TABLE items;
+ALTER TABLE items_v2 RENAME TO items;
+ALTER TABLE accounts ADD COLUMN items INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET items = (SELECT COUNT(*) FROM items WHERE account = accounts.id);
+"#;
 
 /// A writer waits this long for a lock another process holds before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,7 +98,6 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(TABLES)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(Error::Corrupt(format!(
@@ -82,7 +105,18 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
             path.display()
         )));
     }
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    if version == 1 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(&format!("CREATE TABLE items_v2 {ITEMS};"))?;
+        tx.execute_batch(FROM_VERSION_1)?;
+        tx.execute_batch(TABLES)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+    } else {
+        conn.execute_batch(TABLES)?;
+        conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS items {ITEMS};"))?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
     Ok(conn)
 }
 
@@ -91,9 +125,9 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, Error> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Reads never write: a bug that tried would fail here instead of racing the writer.
     conn.pragma_update(None, "query_only", true)?;
-    // Live readers ask for the tail again and again: map the file and keep a larger cache
-    // so those pages come from memory.
-    conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
-    conn.pragma_update(None, "cache_size", -16 * 1024)?;
+    // The tail live readers ask for is served from the log's own cache, not from here;
+    // a small page cache per connection keeps the server's memory bounded (the OS caches
+    // the file anyway).
+    conn.pragma_update(None, "cache_size", -2 * 1024)?;
     Ok(conn)
 }

@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
             read_wait_answers_at_once_when_items_exist,
             source_position_is_stored_with_the_batch,
             accounts_are_separate,
+            stats_count_the_items_kept,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -110,7 +111,11 @@ fn filtered(start: StartAt, limit: usize, types: &[&str]) -> ReadRequest {
     }
 }
 
+/// The ids of a page, after checking that its joined form is its items, in order.
 fn ids(page: &ReadPage) -> Vec<ItemId> {
+    let joined: Vec<u8> = page.joined_items().join(&b',');
+    let items: Vec<&str> = page.items.iter().map(|i| i.json_str()).collect();
+    assert_eq!(String::from_utf8(joined).unwrap(), items.join(","));
     page.items.iter().map(|i| i.id).collect()
 }
 
@@ -237,8 +242,11 @@ pub(crate) async fn items_are_served_as_appended(h: &impl Harness) {
     assert_eq!(page.items.len(), 2);
     for ((stored, new), id) in page.items.iter().zip(&batch).zip(&got) {
         assert_eq!(stored.id, *id);
-        assert_eq!(stored.kind, new.kind);
-        assert_eq!(&*stored.json, item_json(*id, new.ts, &new.kind, &new.data));
+        assert_eq!(*stored.kind, *new.kind);
+        assert_eq!(
+            stored.json_str(),
+            item_json(*id, new.ts, &new.kind, &new.data)
+        );
     }
     assert_eq!(page.oldest_id, Some(got[0]));
     assert_eq!(log.oldest_id(&acct).await.unwrap(), Some(got[0]));
@@ -299,7 +307,7 @@ pub(crate) async fn type_filter_skips_but_advances_next_id(h: &impl Harness) {
         .await
         .unwrap();
     assert_eq!(ids(&page), [got[1], got[3]]);
-    assert!(page.items.iter().all(|i| i.kind == ADD_TICKETS));
+    assert!(page.items.iter().all(|i| &*i.kind == ADD_TICKETS));
     assert_eq!(page.next_id, got[3].successor());
     assert!(page.more);
     let page = log
@@ -931,4 +939,20 @@ pub(crate) async fn accounts_are_separate(h: &impl Harness) {
     assert_eq!(log.source_position(&a).await.unwrap(), Some(1));
     assert_eq!(log.source_position(&b).await.unwrap(), Some(2));
     assert_eq!(log.retention(), RETENTION);
+}
+
+pub(crate) async fn stats_count_the_items_kept(h: &impl Harness) {
+    let log = h.open(RETENTION).await;
+    let before = log.stats().await.unwrap().items.unwrap_or(0);
+    log.append(&account("counted"), items(PAGEVIEW, 5), None)
+        .await
+        .unwrap();
+    log.append(&account("counted-too"), items(PAGEVIEW, 2), None)
+        .await
+        .unwrap();
+    let stats = log.stats().await.unwrap();
+    assert_eq!(stats.items, Some(before + 7));
+    h.clock().advance(RETENTION + HOUR);
+    log.purge().await.unwrap();
+    assert_eq!(log.stats().await.unwrap().items, Some(0));
 }
