@@ -204,7 +204,20 @@ impl TestShop {
         items
     }
 
+    /// Every item of the stream once the relay has moved everything committed so far:
+    /// the actions of every request that has been answered.
     pub(crate) async fn read_all(&self) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.store.outbox_len().await.unwrap() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(
+            self.store.outbox_len().await.unwrap(),
+            0,
+            "the relay did not drain the outbox"
+        );
         self.items_since("0").await.0
     }
 
