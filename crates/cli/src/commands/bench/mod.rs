@@ -317,20 +317,30 @@ async fn read_figures(
         "Redis Streams"
     };
     progress(&format!("reading the newest items ({where_})"));
-    let hot = read::measure(&stream, read::Pages::Tail, plan.read_time).await?;
+    let (hot, hot_cores) = server
+        .busy(read::measure(&stream, read::Pages::Tail, plan.read_time))
+        .await?;
     progress(&format!("reading old items ({where_})"));
-    let cold = read::measure(&stream, read::Pages::Anywhere, plan.read_time).await?;
+    let (cold, cold_cores) = server
+        .busy(read::measure(
+            &stream,
+            read::Pages::Anywhere,
+            plan.read_time,
+        ))
+        .await?;
     progress(&format!("consume catching up ({where_})"));
     let consume_dir = work.join(format!("{prefix}consume"));
     std::fs::create_dir_all(&consume_dir)?;
-    let consumed = consumer::measure(
-        &server.base_url(),
-        READ_ACCOUNT,
-        key,
-        &consume_dir,
-        ids.len(),
-    )
-    .await?;
+    let (consumed, consume_cores) = server
+        .busy(consumer::measure(
+            &server.base_url(),
+            READ_ACCOUNT,
+            key,
+            &consume_dir,
+            ids.len(),
+            plan.consume_limit,
+        ))
+        .await?;
     let resident = server.resident()?;
     server.stop().await?;
     // The consumer's copy of the stream is not needed any more.
@@ -338,29 +348,46 @@ async fn read_figures(
 
     let items = plan.items_note();
     let pages = format!("{items}, 1000-item pages, 4 connections");
+    let load = |reads: read::Reads, cores: f64| {
+        let errors = match reads.errors {
+            0 => String::new(),
+            n => format!(", {n} error answers"),
+        };
+        format!(", server busy {cores:.2} cores{errors}")
+    };
     report.set(
         &format!("{prefix}read_items_per_s"),
-        hot,
-        format!("newest of {pages}"),
+        hot.items_per_s,
+        format!("newest of {pages}{}", load(hot, hot_cores)),
     );
     report.set(
         &format!("{prefix}read_cold_items_per_s"),
-        cold,
-        format!("anywhere in {pages}"),
+        cold.items_per_s,
+        format!("anywhere in {pages}{}", load(cold, cold_cores)),
     );
+    let all = consumed.items == ids.len() as u64;
     report.set(
         &format!("{prefix}consumer_items_per_s"),
-        consumed,
-        format!("{items} backlog to NDJSON"),
+        consumed.items_per_s,
+        if all {
+            format!("{items} backlog to NDJSON, server busy {consume_cores:.2} cores")
+        } else {
+            format!(
+                "{items} backlog to NDJSON: only {} in {:.0} s, server busy {consume_cores:.2} cores",
+                grouped(consumed.items as f64, 0),
+                consumed.elapsed.as_secs_f64()
+            )
+        },
     );
     let mb = |bytes: u64| bytes as f64 / 1_048_576.0;
     let rss_note = format!(
-        "{}{items} after reading them all: {:.0} MB heap, {:.0} MB mapped files",
+        "{}{items} after reading {}: {:.0} MB heap, {:.0} MB mapped files",
         if plan.items == Plan::FULL_ITEMS {
             ""
         } else {
             "not 1M but "
         },
+        if all { "them all" } else { "part of them" },
         mb(resident.anon),
         mb(resident.file)
     );

@@ -20,6 +20,8 @@ pub(crate) struct Plan {
     pub(crate) latency_time: Duration,
     /// Paced actions per second for the latency figures.
     pub(crate) latency_rate: f64,
+    /// How long `consume` may take to catch up before its rate so far is taken.
+    pub(crate) consume_limit: Duration,
 }
 
 impl Plan {
@@ -33,6 +35,7 @@ impl Plan {
                 read_time: Duration::from_secs(3),
                 latency_time: Duration::from_secs(3),
                 latency_rate: 1000.0,
+                consume_limit: Duration::from_secs(30),
             }
         } else {
             Plan {
@@ -41,6 +44,7 @@ impl Plan {
                 read_time: Duration::from_secs(10),
                 latency_time: Duration::from_secs(10),
                 latency_rate: 1000.0,
+                consume_limit: Duration::from_secs(60),
             }
         };
         if let Some(items) = args.items {

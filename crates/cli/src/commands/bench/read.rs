@@ -38,12 +38,25 @@ pub(crate) enum Pages {
     Anywhere,
 }
 
-/// Reads for `duration`; returns items per second.
+/// What the connections read.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reads {
+    pub(crate) items_per_s: f64,
+    /// Answers other than 200 (a 503 of a backend that timed out, say): counted, paused
+    /// after, and read on.
+    pub(crate) errors: u64,
+}
+
+/// After an error answer: the server asked for a pause, and a tight loop of errors would
+/// only measure the client.
+const AFTER_ERROR: Duration = Duration::from_millis(100);
+
+/// Reads for `duration`.
 pub(crate) async fn measure(
     stream: &Stream,
     pages: Pages,
     duration: Duration,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Reads> {
     if stream.ids.len() < PAGE {
         bail!("the stream holds fewer than {PAGE} items");
     }
@@ -57,10 +70,24 @@ pub(crate) async fn measure(
         );
     }
     let mut items = 0;
+    let mut errors = 0;
+    let mut last_error = None;
     while let Some(done) = set.join_next().await {
-        items += done.context("a reader panicked")??;
+        let (n, e, last) = done.context("a reader panicked")??;
+        items += n;
+        errors += e;
+        last_error = last_error.or(last);
     }
-    Ok(items as f64 / started.elapsed().as_secs_f64())
+    if items == 0 {
+        bail!(
+            "no page was served ({errors} errors, the last: {})",
+            last_error.unwrap_or_default()
+        );
+    }
+    Ok(Reads {
+        items_per_s: items as f64 / started.elapsed().as_secs_f64(),
+        errors,
+    })
 }
 
 async fn connection_loop(
@@ -68,7 +95,7 @@ async fn connection_loop(
     pages: Pages,
     deadline: Instant,
     seed: u64,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, u64, Option<String>)> {
     // One client per connection, so the 4 really are 4 keep-alive connections.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
@@ -77,6 +104,8 @@ async fn connection_loop(
     let mut rng = StdRng::seed_from_u64(seed);
     let ids = &stream.ids;
     let mut items = 0;
+    let mut errors = 0;
+    let mut last_error = None;
     while Instant::now() < deadline {
         let first = match pages {
             Pages::Tail => ids.len() - PAGE,
@@ -93,16 +122,16 @@ async fn connection_loop(
         let status = response.status();
         let body = response.bytes().await.context("reading a page")?;
         if !status.is_success() {
-            bail!(
-                "the eventstream answered {status}: {}",
-                String::from_utf8_lossy(&body)
-            );
+            errors += 1;
+            last_error = Some(format!("{status}: {}", String::from_utf8_lossy(&body)));
+            tokio::time::sleep(AFTER_ERROR).await;
+            continue;
         }
         let last = first + PAGE - 1;
         check_next_id(&body, ids[last], ids.get(last + 1).copied())?;
         items += PAGE as u64;
     }
-    Ok(items)
+    Ok((items, errors, last_error))
 }
 
 /// The page's `nextid` must lie after `last` and not after `following`.

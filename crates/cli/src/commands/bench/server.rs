@@ -103,6 +103,17 @@ impl Server {
         procfs::resident(self.pid)
     }
 
+    /// Runs `work`; returns its result and the server's CPU use meanwhile, in cores.
+    pub(crate) async fn busy<T>(
+        &self,
+        work: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<(T, f64)> {
+        let (cpu, started) = (self.cpu_time()?, std::time::Instant::now());
+        let result = work.await?;
+        let used = self.cpu_time()?.saturating_sub(cpu);
+        Ok((result, used.as_secs_f64() / started.elapsed().as_secs_f64()))
+    }
+
     /// Waits until the server has used no CPU for a while (the relay has drained the
     /// outbox, say), at most `limit`; returns its CPU time then.
     pub(crate) async fn settle(&self, limit: Duration) -> anyhow::Result<Duration> {
