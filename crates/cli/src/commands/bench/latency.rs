@@ -13,12 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow, bail};
-use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode, Url, redirect};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::follow::Reader;
 use super::setup::{ApiKey, SHOP_ACCOUNT};
 use super::stats::Samples;
 
@@ -27,7 +28,6 @@ const SHOPPERS: u64 = 50;
 const EVENT: u64 = 10003;
 /// How long the readers may take to see the last items.
 const CATCH_UP: Duration = Duration::from_secs(20);
-const PAGEVIEW: &str = "webshop:pageview";
 
 /// What one paced run measured.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub(crate) struct Latency {
 }
 
 /// Times at which each `ref` was acknowledged or seen.
-type Seen = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+pub(crate) type Seen = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 
 pub(crate) async fn measure(
     base_url: &str,
@@ -278,98 +278,5 @@ impl Shopper {
             bail!("the page answered {status}");
         }
         Ok(at)
-    }
-}
-
-#[derive(Clone)]
-struct Reader {
-    client: Client,
-    url: String,
-    key: ApiKey,
-    prefix: String,
-}
-
-/// Only what matching needs of an item.
-#[derive(serde::Deserialize)]
-struct Lite {
-    #[serde(rename = "type")]
-    kind: String,
-    data: LiteData,
-}
-
-#[derive(serde::Deserialize)]
-struct LiteData {
-    #[serde(rename = "ref")]
-    reference: Option<String>,
-}
-
-impl Reader {
-    fn note(&self, item: Lite, at: Instant, seen: &Seen) {
-        if item.kind != PAGEVIEW {
-            return;
-        }
-        if let Some(reference) = item.data.reference.filter(|r| r.starts_with(&self.prefix)) {
-            seen.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(reference)
-                .or_default()
-                .push(at);
-        }
-    }
-
-    async fn long_poll(self, mut id: String, seen: Seen) -> anyhow::Result<()> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            results: Option<Vec<Lite>>,
-            nextid: String,
-        }
-        loop {
-            let response = self
-                .client
-                .get(&self.url)
-                .query(&[("id", id.as_str()), ("wait", "30"), ("limit", "1000")])
-                .basic_auth(&self.key.accesskey, Some(&self.key.secretkey))
-                .send()
-                .await?
-                .error_for_status()?;
-            let body = response.bytes().await?;
-            let at = Instant::now();
-            let page: Page = serde_json::from_slice(&body).context("a long-poll page")?;
-            for item in page.results.unwrap_or_default() {
-                self.note(item, at, &seen);
-            }
-            id = page.nextid;
-        }
-    }
-
-    async fn sse_response(&self, id: &str) -> anyhow::Result<reqwest::Response> {
-        self.client
-            .get(&self.url)
-            .query(&[("id", id)])
-            .header(ACCEPT, "text/event-stream")
-            .basic_auth(&self.key.accesskey, Some(&self.key.secretkey))
-            .send()
-            .await
-            .context("opening the SSE stream")?
-            .error_for_status()
-            .context("opening the SSE stream")
-    }
-
-    async fn sse(self, mut response: reqwest::Response, seen: Seen) -> anyhow::Result<()> {
-        let mut buffer = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            let at = Instant::now();
-            buffer.extend_from_slice(&chunk);
-            while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = buffer.drain(..=end).collect();
-                // Other events (a gap) have data that is not an item.
-                if let Some(data) = line.strip_prefix(b"data:")
-                    && let Ok(item) = serde_json::from_slice::<Lite>(data.trim_ascii())
-                {
-                    self.note(item, at, &seen);
-                }
-            }
-        }
-        bail!("the SSE stream ended")
     }
 }

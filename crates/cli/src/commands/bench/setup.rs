@@ -33,6 +33,9 @@ pub(crate) struct Admin {
 
 impl Admin {
     pub(crate) fn new(data_dir: &Path, database_url: Option<String>) -> anyhow::Result<Admin> {
+        // A shop store in PostgreSQL leaves the directory to the bench (its catalog file).
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
         Ok(Admin {
             exe: std::env::current_exe().context("finding this program")?,
             data_dir: data_dir.to_owned(),
