@@ -75,6 +75,11 @@ async fn a_small_run_prints_every_figure_as_a_positive_number() {
     let prefix = format!("tsbench-test-{}", std::process::id());
     let mut command = Command::new(BIN);
     command.args(["bench", "--json"]).args(SMALL);
+    // The caller's settings must not reach the servers the bench starts: with these, a
+    // server would look for a Redis that is not there, or purge the prefilled items.
+    command
+        .env("TICKETSTREAM_EVENTLOG", "redis://127.0.0.1:1/0")
+        .env("TICKETSTREAM_RETENTION", "1s");
     if let Some(url) = &redis {
         command.args(["--redis", url, "--redis-prefix", &prefix]);
     }

@@ -6,10 +6,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use tokio::process::Command;
-
+use super::server::own_command;
 use super::setup::ApiKey;
+use anyhow::{Context as _, bail};
 
 /// What the consumer did.
 #[derive(Debug, Clone, Copy)]
@@ -32,9 +31,8 @@ pub(crate) async fn measure(
 ) -> anyhow::Result<Consumed> {
     let state_dir = work_dir.join("consume-state");
     let file = work_dir.join("consumed.ndjson");
-    let exe = std::env::current_exe().context("finding this program")?;
     let started = Instant::now();
-    let mut child = Command::new(exe)
+    let mut child = own_command()?
         .arg("consume")
         .args(["--url", base_url, "--account", account])
         .arg("--state-dir")
@@ -45,10 +43,8 @@ pub(crate) async fn measure(
         .env("TICKETSTREAM_ACCESSKEY", &key.accesskey)
         .env("TICKETSTREAM_SECRETKEY", &key.secretkey)
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .context("starting consume")?;
 

@@ -19,7 +19,7 @@ use super::{actions, consumer, latency, progress, read};
 pub(crate) async fn shop_figures(
     plan: &Plan,
     admin: &Admin,
-    extra: &[String],
+    env: &[(String, String)],
     prefix: &str,
     report: &mut Report,
 ) -> anyhow::Result<Templates> {
@@ -30,11 +30,10 @@ pub(crate) async fn shop_figures(
     };
     progress(&format!("setting up the shop ({deployment})"));
     let key = admin.shop_account().await?;
-    let mut serve_args = admin.serve_args();
-    serve_args.extend_from_slice(extra);
     let server = Server::start(&ServeOptions {
         data_dir: admin.data_dir.clone(),
-        extra: serve_args,
+        extra: admin.serve_args(),
+        env: env.to_vec(),
     })
     .await?;
 

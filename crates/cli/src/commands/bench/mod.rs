@@ -148,6 +148,7 @@ async fn measure(
     let options = ServeOptions {
         data_dir: admin.data_dir.clone(),
         extra: Vec::new(),
+        env: Vec::new(),
     };
     figures::read_figures(plan, &options, &key, &ids, "", report, work.path()).await?;
     let bytes = server::dir_bytes(&dir)?;
@@ -184,7 +185,8 @@ async fn measure(
     );
     let options = ServeOptions {
         data_dir: admin.data_dir.clone(),
-        extra: redis.serve_args(),
+        extra: Vec::new(),
+        env: redis.serve_env(),
     };
     let ids = Arc::new(redis_ids);
     figures::read_figures(plan, &options, &key, &ids, SCALEOUT, report, work.path()).await?;
@@ -204,7 +206,7 @@ async fn measure(
                 && admin.takes_database_url(&["demo", "init"]).await?
                 && admin.takes_database_url(&["catalog", "import"]).await?
             {
-                figures::shop_figures(plan, &admin, &target.serve_args(), SCALEOUT, report).await?;
+                figures::shop_figures(plan, &admin, &target.serve_env(), SCALEOUT, report).await?;
             } else {
                 report.remark(
                     "this ticketstream does not take --database-url yet: the scale-out action and latency figures were skipped",

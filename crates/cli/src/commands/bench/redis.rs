@@ -43,13 +43,15 @@ impl RedisTarget {
         }
     }
 
-    /// The `serve` arguments that put the event log here.
-    pub(crate) fn serve_args(&self) -> Vec<String> {
+    /// The `serve` settings that put the event log here (as environment variables, so
+    /// that a password is not shown in the process list).
+    pub(crate) fn serve_env(&self) -> Vec<(String, String)> {
         vec![
-            "--eventlog".into(),
-            self.secret_url.clone(),
-            "--eventlog-prefix".into(),
-            self.prefix.as_str().to_owned(),
+            ("TICKETSTREAM_EVENTLOG".into(), self.secret_url.clone()),
+            (
+                "TICKETSTREAM_EVENTLOG_PREFIX".into(),
+                self.prefix.as_str().to_owned(),
+            ),
         ]
     }
 

@@ -40,27 +40,43 @@ pub(crate) struct Server {
 #[derive(Debug, Clone)]
 pub(crate) struct ServeOptions {
     pub(crate) data_dir: PathBuf,
-    /// Extra arguments after `serve` (the event log, the shop store).
+    /// Extra arguments after `serve` (the shop store).
     pub(crate) extra: Vec<String>,
+    /// Environment variables for `serve` (the event log: a Redis URL with its password
+    /// stays out of the process list this way).
+    pub(crate) env: Vec<(String, String)>,
+}
+
+/// A command of this binary that sees none of the caller's `TICKETSTREAM_*` settings: a
+/// `TICKETSTREAM_RETENTION` or `TICKETSTREAM_EVENTLOG` in the shell must not change what
+/// the bench measures.
+pub(crate) fn own_command() -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("finding this program")?;
+    let mut command = Command::new(exe);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TICKETSTREAM_") {
+            command.env_remove(name);
+        }
+    }
+    command.stdin(Stdio::null()).kill_on_drop(true);
+    Ok(command)
 }
 
 impl Server {
     pub(crate) async fn start(options: &ServeOptions) -> anyhow::Result<Server> {
-        let exe = std::env::current_exe().context("finding this program")?;
-        let mut child = Command::new(&exe)
+        let mut child = own_command()?
             .arg("--data-dir")
             .arg(&options.data_dir)
             .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
             .args(["--api-rate", API_RATE])
             .args(&options.extra)
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             // The "serving" line is at info; request spans are at debug and stay off.
             .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {} serve", exe.display()))?;
+            .context("starting serve")?;
         let pid = child
             .id()
             .ok_or_else(|| anyhow!("the server exited at once"))?;

@@ -3,12 +3,10 @@
 //! processes, so the bench exercises the real commands and stores.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-
-use anyhow::{Context as _, bail};
-use tokio::process::Command;
 
 use super::catalog;
+use super::server::own_command;
+use anyhow::{Context as _, bail};
 
 /// The account whose eventstream the read figures use.
 pub(crate) const READ_ACCOUNT: &str = "bench";
@@ -25,7 +23,6 @@ pub(crate) struct ApiKey {
 /// Runs commands of this binary against one shop store.
 #[derive(Debug, Clone)]
 pub(crate) struct Admin {
-    exe: PathBuf,
     pub(crate) data_dir: PathBuf,
     /// A PostgreSQL shop store instead of the data directory's SQLite one.
     database_url: Option<String>,
@@ -37,7 +34,6 @@ impl Admin {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
         Ok(Admin {
-            exe: std::env::current_exe().context("finding this program")?,
             data_dir: data_dir.to_owned(),
             database_url,
         })
@@ -79,10 +75,9 @@ impl Admin {
 
     /// Whether the command `path` (e.g. `["serve"]`) takes `--database-url`: its help says.
     pub(crate) async fn takes_database_url(&self, path: &[&str]) -> anyhow::Result<bool> {
-        let output = Command::new(&self.exe)
+        let output = own_command()?
             .args(path)
             .arg("--help")
-            .stdin(Stdio::null())
             .output()
             .await
             .with_context(|| format!("running {} --help", path.join(" ")))?;
@@ -91,7 +86,7 @@ impl Admin {
 
     /// Runs `ticketstream --data-dir DIR <path> [--database-url URL] <rest>`; its stdout.
     async fn run(&self, path: &[&str], rest: &[&str]) -> anyhow::Result<String> {
-        let mut command = Command::new(&self.exe);
+        let mut command = own_command()?;
         command.arg("--data-dir").arg(&self.data_dir).args(path);
         if let Some(url) = &self.database_url {
             command.args(["--database-url", url]);
@@ -99,8 +94,6 @@ impl Admin {
         let output = command
             .args(rest)
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
             .output()
             .await
             .with_context(|| format!("running {}", path.join(" ")))?;
