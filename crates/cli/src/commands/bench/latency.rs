@@ -23,6 +23,8 @@ use super::follow::Reader;
 use super::setup::{ApiKey, SHOP_ACCOUNT};
 use super::stats::Samples;
 
+/// Shoppers viewing at once: at 1,000 views/s each views 20 times a second, so a slow
+/// answer delays its own next view but not the others'.
 const SHOPPERS: u64 = 50;
 /// The event whose sales flow the shoppers enter.
 const EVENT: u64 = 10003;
@@ -40,7 +42,7 @@ pub(crate) struct Latency {
     pub(crate) left_out: u64,
 }
 
-/// Times at which each `ref` was acknowledged or seen.
+/// When a reader saw each of the run's items, per `ref`, in the order seen.
 pub(crate) type Seen = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 
 pub(crate) async fn measure(
