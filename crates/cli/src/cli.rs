@@ -59,6 +59,40 @@ pub(crate) enum Command {
     Loadgen(LoadgenArgs),
     /// Forward an eventstream to sinks (NDJSON, webhook, GA4, Matomo), at least once.
     Consume(crate::commands::consume::ConsumeArgs),
+    /// Measure the product: real servers on loopback, each scenario, a table of figures.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Print one JSON object with every figure as the last line of stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// A short run (about a minute; a smoke check): 100,000 items, fewer shoppers,
+    /// 3 s per figure.
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// Also measure Redis: XRANGE over the same items, and the eventstream served from
+    /// Redis Streams (the scaleout_ figures). Keys go under a temporary prefix and are
+    /// deleted at the end.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis: Option<String>,
+    /// With --redis: the shop store in this PostgreSQL database for the scale-out action
+    /// figures (use a scratch database; needs a `serve` that takes --database-url).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+    /// Items in the read stream (for tests).
+    #[arg(long, hide = true)]
+    pub(crate) items: Option<usize>,
+    /// Shoppers per action run (for tests).
+    #[arg(long, hide = true)]
+    pub(crate) shoppers: Option<u64>,
+    /// Seconds per read figure and of paced actions (for tests).
+    #[arg(long, hide = true)]
+    pub(crate) seconds: Option<f64>,
+    /// The Redis key prefix (for tests; default: a fresh one per run).
+    #[arg(long, hide = true)]
+    pub(crate) redis_prefix: Option<KeyPrefix>,
 }
 
 #[derive(Debug, Args)]

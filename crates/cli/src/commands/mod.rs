@@ -1,9 +1,10 @@
 //! One module per command.
 
 mod admin;
+mod bench;
 mod catalog;
 pub(crate) mod consume;
-mod loadgen;
+pub(crate) mod loadgen;
 mod lock;
 mod serve;
 
@@ -19,5 +20,6 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::WidgetUrl(args) => catalog::widget_url(&cli.data_dir, args).await,
         Command::Loadgen(args) => loadgen::run(args).await,
         Command::Consume(args) => consume::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -31,7 +31,8 @@ use self::plan::Plan;
 use self::progress::Progress;
 use self::report::Summary;
 use self::shopper::{Shopper, Stop};
-use self::tally::{Ending, Totals};
+use self::tally::Ending;
+pub(crate) use self::tally::Totals;
 use crate::cli::LoadgenArgs;
 
 /// The demo catalog's events, shopped for when no `--event` is given.
@@ -55,6 +56,27 @@ struct Run {
 }
 
 pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    let outcome = simulate(&args).await?;
+    let summary = Summary::new(&outcome.totals, outcome.seed, outcome.elapsed);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        summary.print_json(&mut out)
+    } else {
+        summary.print_text(&outcome.totals, &mut out)
+    }
+}
+
+/// What a run did, for `run` to print and for `bench` to measure.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) totals: Totals,
+    pub(crate) seed: u64,
+    /// From the first shopper's start to the last one's end.
+    pub(crate) elapsed: Duration,
+}
+
+/// Runs every shopper and returns what the server acknowledged.
+pub(crate) async fn simulate(args: &LoadgenArgs) -> anyhow::Result<Outcome> {
     if !(0.0..=1.0).contains(&args.tracked_ratio) {
         bail!("--tracked-ratio must be between 0 and 1");
     }
@@ -99,13 +121,11 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     }
     reporter.abort();
 
-    let summary = Summary::new(&totals, seed, started.elapsed());
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        summary.print_json(&mut out)
-    } else {
-        summary.print_text(&totals, &mut out)
-    }
+    Ok(Outcome {
+        totals,
+        seed,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Takes the next shopper until all are done.

@@ -1,0 +1,199 @@
+//! The figures of one deployment: the shop's (actions through the pages, CPU per action,
+//! latency to readers) and the read stream's (hot and cold reads, `consume`, memory),
+//! each measured on a server of its own and written into the report.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::bail;
+use protocol::ItemId;
+
+use super::items::{self, Templates};
+use super::plan::Plan;
+use super::report::{Report, grouped};
+use super::server::{ServeOptions, Server};
+use super::setup::{Admin, ApiKey, READ_ACCOUNT, SHOP_ACCOUNT};
+use super::{actions, consumer, latency, progress, read};
+
+/// Actions and latency on a fresh shop; returns the tracked shoppers' items as templates.
+pub(crate) async fn shop_figures(
+    plan: &Plan,
+    admin: &Admin,
+    env: &[(String, String)],
+    prefix: &str,
+    report: &mut Report,
+) -> anyhow::Result<Templates> {
+    let deployment = if prefix.is_empty() {
+        "embedded"
+    } else {
+        "scale-out"
+    };
+    progress(&format!("setting up the shop ({deployment})"));
+    let key = admin.shop_account().await?;
+    let server = Server::start(&ServeOptions {
+        data_dir: admin.data_dir.clone(),
+        extra: admin.serve_args(),
+        env: env.to_vec(),
+    })
+    .await?;
+
+    progress(&format!("{} tracked shoppers", plan.shoppers));
+    let tracked = actions::measure(&server, plan.shoppers, 1.0).await?;
+    let (templates, next_id) = items::capture(&server.base_url(), SHOP_ACCOUNT, &key).await?;
+    progress(&format!("{} untracked shoppers", plan.shoppers));
+    let untracked = actions::measure(&server, plan.shoppers, 0.0).await?;
+    progress(&format!(
+        "paced page views at {:.0}/s for {:?}",
+        plan.latency_rate, plan.latency_time
+    ));
+    let mut latency = latency::measure(
+        &server.base_url(),
+        &key,
+        &next_id,
+        plan.latency_rate,
+        plan.latency_time,
+    )
+    .await?;
+    server.stop().await?;
+
+    for (name, run) in [("tracked", tracked), ("untracked", untracked)] {
+        let note = format!(
+            "{} shoppers, 16 at once: {} actions, {} errors",
+            plan.shoppers, run.actions, run.errors
+        );
+        report.set(
+            &format!("{prefix}{name}_actions_per_s"),
+            run.per_s,
+            note.clone(),
+        );
+        report.set(
+            &format!("{prefix}server_cpu_us_per_{name}_action"),
+            run.cpu_us_per_action,
+            note,
+        );
+    }
+    let note = format!(
+        "{} views at {:.0}/s{}",
+        latency.long_poll.len(),
+        latency.actions_per_s,
+        if latency.left_out > 0 {
+            format!(", {} shoppers left out", latency.left_out)
+        } else {
+            String::new()
+        }
+    );
+    let p50 = latency.long_poll.percentile_ms(50.0);
+    let p99 = latency.long_poll.percentile_ms(99.0);
+    let sse = latency.sse.percentile_ms(99.0);
+    let (Some(p50), Some(p99), Some(sse)) = (p50, p99, sse) else {
+        bail!("no latency samples");
+    };
+    report.set(&format!("{prefix}latency_p50_ms"), p50, note.clone());
+    report.set(&format!("{prefix}latency_p99_ms"), p99, note.clone());
+    report.set(&format!("{prefix}sse_latency_p99_ms"), sse, note);
+    Ok(templates)
+}
+
+/// Hot and cold reads, `consume` catching up, and the RSS, on a server of the read stream.
+pub(crate) async fn read_figures(
+    plan: &Plan,
+    options: &ServeOptions,
+    key: &ApiKey,
+    ids: &Arc<Vec<ItemId>>,
+    prefix: &str,
+    report: &mut Report,
+    work: &Path,
+) -> anyhow::Result<()> {
+    let server = Server::start(options).await?;
+    let stream = read::Stream {
+        url: format!("{}/api/1/{READ_ACCOUNT}/eventstream", server.base_url()),
+        key: key.clone(),
+        ids: Arc::clone(ids),
+    };
+    let where_ = if prefix.is_empty() {
+        "embedded log"
+    } else {
+        "Redis Streams"
+    };
+    progress(&format!("reading the newest items ({where_})"));
+    let (hot, hot_cores) = server
+        .busy(read::measure(&stream, read::Pages::Tail, plan.read_time))
+        .await?;
+    progress(&format!("reading old items ({where_})"));
+    let (cold, cold_cores) = server
+        .busy(read::measure(
+            &stream,
+            read::Pages::Anywhere,
+            plan.read_time,
+        ))
+        .await?;
+    progress(&format!("consume catching up ({where_})"));
+    let consume_dir = work.join(format!("{prefix}consume"));
+    std::fs::create_dir_all(&consume_dir)?;
+    let (consumed, consume_cores) = server
+        .busy(consumer::measure(
+            &server.base_url(),
+            READ_ACCOUNT,
+            key,
+            &consume_dir,
+            ids.len(),
+            plan.consume_limit,
+        ))
+        .await?;
+    let resident = server.resident()?;
+    server.stop().await?;
+    // The consumer's copy of the stream is not needed any more.
+    let _ = std::fs::remove_dir_all(&consume_dir);
+
+    let items = plan.items_note();
+    let pages = format!("{items}, 1000-item pages, 4 connections");
+    let load = |reads: read::Reads, cores: f64| {
+        let errors = match reads.errors {
+            0 => String::new(),
+            n => format!(", {n} error answers"),
+        };
+        format!(", server busy {cores:.2} cores{errors}")
+    };
+    report.set(
+        &format!("{prefix}read_items_per_s"),
+        hot.items_per_s,
+        format!("newest of {pages}{}", load(hot, hot_cores)),
+    );
+    report.set(
+        &format!("{prefix}read_cold_items_per_s"),
+        cold.items_per_s,
+        format!("anywhere in {pages}{}", load(cold, cold_cores)),
+    );
+    let all = consumed.items == ids.len() as u64;
+    report.set(
+        &format!("{prefix}consumer_items_per_s"),
+        consumed.items_per_s,
+        if all {
+            format!("{items} backlog to NDJSON, server busy {consume_cores:.2} cores")
+        } else {
+            format!(
+                "{items} backlog to NDJSON: only {} in {:.0} s, server busy {consume_cores:.2} cores",
+                grouped(consumed.items as f64, 0),
+                consumed.elapsed.as_secs_f64()
+            )
+        },
+    );
+    let mb = |bytes: u64| bytes as f64 / 1_048_576.0;
+    let rss_note = format!(
+        "{}{items} after reading {}: {:.0} MB heap, {:.0} MB mapped files",
+        if plan.items == Plan::FULL_ITEMS {
+            ""
+        } else {
+            "not 1M but "
+        },
+        if all { "them all" } else { "part of them" },
+        mb(resident.anon),
+        mb(resident.file)
+    );
+    report.set(
+        &format!("{prefix}rss_mb_1m_items"),
+        mb(resident.total),
+        rss_note,
+    );
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! What the kernel says about a server process: CPU time (`/proc/<pid>/stat`) and resident
+//! memory (`/proc/<pid>/status`). Parsed here rather than through a crate because two
+//! fields are all the bench needs.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+
+/// The CPU time a process has used so far, user and system together.
+pub(crate) fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let ticks = cpu_ticks(&text).with_context(|| format!("parsing {path}"))?;
+    Ok(ticks_to_duration(
+        ticks,
+        rustix::param::clock_ticks_per_second(),
+    ))
+}
+
+/// What a process holds in memory, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resident {
+    /// `VmRSS`: everything resident.
+    pub(crate) total: u64,
+    /// `RssAnon`: heap and stacks.
+    pub(crate) anon: u64,
+    /// `RssFile`: pages of mapped files (a database file read through `mmap`, say).
+    pub(crate) file: u64,
+}
+
+/// The resident memory of a process.
+pub(crate) fn resident(pid: u32) -> anyhow::Result<Resident> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse_resident(&text).with_context(|| format!("parsing {path}"))
+}
+
+/// `utime + stime` from the text of `/proc/<pid>/stat`, in clock ticks.
+///
+/// The second field, the command name, is in parentheses and may itself hold spaces and
+/// parentheses, so the fields are counted from the last `)`.
+pub(crate) fn cpu_ticks(stat: &str) -> anyhow::Result<u64> {
+    let end = stat.rfind(')').ok_or_else(|| anyhow!("no command name"))?;
+    // After the name: field 3 (state) is index 0, so utime (14) and stime (15) are 11, 12.
+    let mut fields = stat[end + 1..].split_whitespace().skip(11);
+    let mut next = |name: &str| -> anyhow::Result<u64> {
+        let field = fields.next().ok_or_else(|| anyhow!("no {name} field"))?;
+        field
+            .parse()
+            .with_context(|| format!("{name} is not a number: {field:?}"))
+    };
+    let utime = next("utime")?;
+    let stime = next("stime")?;
+    Ok(utime + stime)
+}
+
+/// The resident sizes from the text of `/proc/<pid>/status`.
+pub(crate) fn parse_resident(status: &str) -> anyhow::Result<Resident> {
+    Ok(Resident {
+        total: status_kb(status, "VmRSS")? * 1024,
+        anon: status_kb(status, "RssAnon")? * 1024,
+        file: status_kb(status, "RssFile")? * 1024,
+    })
+}
+
+/// A `Name:   <n> kB` line of `/proc/<pid>/status`.
+fn status_kb(status: &str, name: &str) -> anyhow::Result<u64> {
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .ok_or_else(|| anyhow!("no {name} line"))?;
+    let mut parts = line.split_whitespace();
+    let (Some(value), Some("kB"), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(anyhow!("{name} is not \"<n> kB\": {line:?}"));
+    };
+    value
+        .parse()
+        .with_context(|| format!("{name} is not a number: {value:?}"))
+}
+
+fn ticks_to_duration(ticks: u64, per_second: u64) -> Duration {
+    let per_second = per_second.max(1);
+    let secs = ticks / per_second;
+    let rest = ticks % per_second;
+    Duration::from_secs(secs) + Duration::from_nanos(rest * 1_000_000_000 / per_second)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_counted_from_the_last_parenthesis() {
+        // A command name with spaces and a parenthesis must not shift the fields.
+        let stat = "4242 (ticket (stream) x) S 1 4242 4242 0 -1 4194560 9046 0 0 0 \
+                    731 269 0 0 20 0 9 0 123456 1234567 2345 18446744073709551615";
+        assert_eq!(cpu_ticks(stat).unwrap(), 731 + 269);
+    }
+
+    #[test]
+    fn a_truncated_stat_line_is_an_error() {
+        assert!(cpu_ticks("4242 (ts) S 1 2 3").is_err());
+        assert!(cpu_ticks("no parenthesis at all").is_err());
+        assert!(cpu_ticks("1 (ts) S 1 1 1 0 -1 0 0 0 0 0 x 5").is_err());
+    }
+
+    #[test]
+    fn resident_sizes_are_read_in_kilobytes() {
+        let status = "Name:\tticketstream\nVmPeak:\t  999 kB\nVmRSS:\t   51234 kB\n\
+                      RssAnon:\t   40000 kB\nRssFile:\t   11000 kB\nRssShmem:\t 234 kB\nThreads:\t9\n";
+        let resident = parse_resident(status).unwrap();
+        assert_eq!(
+            resident,
+            Resident {
+                total: 51234 * 1024,
+                anon: 40000 * 1024,
+                file: 11000 * 1024
+            }
+        );
+        assert!(parse_resident("Name:\tx\n").is_err());
+        assert!(parse_resident("VmRSS:\t12 MB\nRssAnon:\t1 kB\nRssFile:\t1 kB\n").is_err());
+    }
+
+    #[test]
+    fn ticks_become_time() {
+        assert_eq!(ticks_to_duration(250, 100), Duration::from_millis(2500));
+        assert_eq!(ticks_to_duration(1, 3), Duration::from_nanos(333_333_333));
+    }
+
+    #[test]
+    fn this_process_has_a_cpu_time_and_a_resident_size() {
+        let pid = std::process::id();
+        let resident = resident(pid).unwrap();
+        assert!(resident.total > 0 && resident.total >= resident.anon);
+        // Burn a little CPU so that at least one tick has passed.
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        assert!(cpu_time(pid).unwrap() > Duration::ZERO);
+    }
+}
