@@ -58,6 +58,12 @@ impl Admin {
         let file = self.data_dir.join("bench-catalog.toml");
         std::fs::write(&file, catalog::bench_catalog()?)
             .with_context(|| format!("writing {}", file.display()))?;
+        // The catalog names its images relative to itself: put the demo's beside it.
+        for (name, bytes) in shop::DEMO_MEDIA {
+            let image = self.data_dir.join(name);
+            std::fs::write(&image, bytes)
+                .with_context(|| format!("writing {}", image.display()))?;
+        }
         let file = file.display().to_string();
         self.run(&["catalog", "import"], &[&file, "--account", SHOP_ACCOUNT])
             .await?;
