@@ -91,6 +91,13 @@ pub(super) async fn scan(
 
 /// The bounds and, when asked, the first `count` entries from `from` on, in one
 /// transaction.
+///
+/// The highest expired id (below the horizon, not trimmed yet) is found with
+/// `XREVRANGE (horizon - COUNT 1` only when an entry below the horizon exists: Redis
+/// answers that command by walking the whole stream backwards when nothing lies below
+/// its end, which made every read of a large stream take a second. Whether anything
+/// does is a forward seek (`XRANGE - (horizon COUNT 1`), cheap at any size, and is true
+/// only between the horizon passing items and the next purge.
 async fn snapshot(
     conn: &mut ConnectionManager,
     keys: &AccountKeys,
@@ -102,12 +109,12 @@ async fn snapshot(
     pipe.cmd("HGET").arg(&keys.meta).arg("deleted");
     let horizon_id = entry_id(horizon);
     // Nothing lies below the zero id, and Redis refuses an interval that ends before it.
-    let has_expired = horizon != ItemId::ZERO;
-    if has_expired {
-        pipe.cmd("XREVRANGE")
+    let may_have_expired = horizon != ItemId::ZERO;
+    if may_have_expired {
+        pipe.cmd("XRANGE")
             .arg(&keys.stream)
-            .arg(format!("({horizon_id}"))
             .arg("-")
+            .arg(format!("({horizon_id}"))
             .arg("COUNT")
             .arg(1);
     }
@@ -133,11 +140,7 @@ async fn snapshot(
             .ok_or_else(|| Error::Corrupt("a Redis transaction answered too little".into()))
     };
     let deleted = codec::opt_id(next()?)?;
-    let expired = if has_expired {
-        codec::first_id(next()?)?
-    } else {
-        None
-    };
+    let some_expired = may_have_expired && codec::first_id(next()?)?.is_some();
     let oldest = codec::first_id(next()?)?;
     let entries = match range {
         Some(_) => codec::entries(next()?)?,
@@ -145,11 +148,37 @@ async fn snapshot(
     };
     // Items below the horizon that retention has not trimmed yet already count as
     // deleted: they are not served, so a reader positioned at them has a gap.
+    let expired = if some_expired {
+        highest_expired(conn, keys, &horizon_id).await?
+    } else {
+        None
+    };
     let bounds = Bounds {
         oldest,
         highest_deleted: deleted.max(expired),
     };
     Ok((bounds, entries))
+}
+
+/// The highest id below the horizon, or what a purge recorded after trimming it since
+/// the snapshot: ids below the horizon only ever go away, and a trim records the
+/// highest id it removed, so the larger of the two is the snapshot's answer.
+async fn highest_expired(
+    conn: &mut ConnectionManager,
+    keys: &AccountKeys,
+    horizon_id: &str,
+) -> Result<Option<ItemId>, Error> {
+    let mut pipe = ::redis::pipe();
+    pipe.atomic();
+    pipe.cmd("HGET").arg(&keys.meta).arg("deleted");
+    pipe.cmd("XREVRANGE")
+        .arg(&keys.stream)
+        .arg(format!("({horizon_id}"))
+        .arg("-")
+        .arg("COUNT")
+        .arg(1);
+    let (deleted, below): (Value, Value) = pipe.query_async(conn).await.map_err(Error::redis)?;
+    Ok(codec::opt_id(deleted)?.max(codec::first_id(below)?))
 }
 
 async fn range(
