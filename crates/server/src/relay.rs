@@ -60,11 +60,12 @@ pub(crate) async fn relay_all(app: &App) -> Result<usize, RelayError> {
     let mut appended = 0;
     loop {
         let rows = app.shop.outbox_batch(BATCH).await?;
-        let Some(last) = rows.last().map(|r| r.id) else {
+        if rows.is_empty() {
             return Ok(appended);
-        };
+        }
+        let ids = rows.iter().map(|r| r.id).collect();
         appended += relay_batch(app, rows).await?;
-        app.shop.outbox_delete_through(last).await?;
+        app.shop.outbox_delete(ids).await?;
     }
 }
 

@@ -13,23 +13,6 @@ use crate::storage::{
 };
 use crate::{CustomerInfo, Error};
 
-fn status_str(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Open => "open",
-        OrderStatus::Confirmed => "confirmed",
-        OrderStatus::Expired => "expired",
-    }
-}
-
-fn status(text: &str) -> Result<OrderStatus, Error> {
-    match text {
-        "open" => Ok(OrderStatus::Open),
-        "confirmed" => Ok(OrderStatus::Confirmed),
-        "expired" => Ok(OrderStatus::Expired),
-        other => Err(Error::Store(format!("unknown order status {other:?}"))),
-    }
-}
-
 fn payment_status(text: &str) -> Result<PaymentStatus, Error> {
     PaymentStatus::parse(text)
         .ok_or_else(|| Error::Store(format!("unknown payment status {text:?}")))
@@ -106,7 +89,7 @@ impl OrderTx for SqliteTx<'_> {
             .optional()
             .db()?;
         row.map(|(mut order, text)| {
-            order.status = status(&text)?;
+            order.status = OrderStatus::parse(&text)?;
             Ok(order)
         })
         .transpose()
@@ -142,7 +125,7 @@ impl OrderTx for SqliteTx<'_> {
                     opt("customer", order.customer)?,
                     opt("delivery scenario", order.delivery)?,
                     opt("payment scenario", order.payment)?,
-                    status_str(order.status),
+                    order.status.as_str(),
                     order.expires_ms
                 ],
             )

@@ -1,0 +1,51 @@
+//! PostgreSQL's errors, sorted into what the caller can do about them: retry the
+//! transaction (a deadlock or serialization conflict), wait for the server (unreachable,
+//! restarting, no connection free in time), or nothing (a bug, a broken schema).
+
+use postgres::error::SqlState;
+
+use crate::Error;
+
+/// A failure with its kind decided.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Conflict(String),
+    Unavailable(String),
+    Other(String),
+}
+
+impl Failure {
+    pub(crate) fn is_conflict(&self) -> bool {
+        matches!(self, Failure::Conflict(_))
+    }
+
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Failure::Conflict(m) => Error::Conflict(m),
+            Failure::Unavailable(m) => Error::Unavailable(m),
+            Failure::Other(m) => Error::Store(m),
+        }
+    }
+}
+
+pub(crate) fn classify(e: &postgres::Error) -> Failure {
+    let message = e.to_string();
+    if let Some(code) = e.code() {
+        if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+        {
+            return Failure::Conflict(message);
+        }
+        // Class 08: connection exceptions; 57P01-57P03: the server is shutting down or
+        // starting; 3D000: the database is gone (renamed or dropped while we run).
+        let code = code.code();
+        if code.starts_with("08") || code.starts_with("57P") || code == "3D000" {
+            return Failure::Unavailable(message);
+        }
+        return Failure::Other(message);
+    }
+    // No SQLSTATE: the connection itself failed (closed, reset, timed out).
+    if e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return Failure::Unavailable(message);
+    }
+    Failure::Other(message)
+}

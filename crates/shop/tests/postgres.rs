@@ -1,0 +1,173 @@
+//! The PostgreSQL backend: the conformance suite, plus what only a shared server has:
+//! several stores (as several processes would have) on one database, migrations run by
+//! processes starting together, and a server that cannot be reached.
+//!
+//! Needs TICKETSTREAM_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test);
+//! without it every test says it skipped. Each test creates its own database there and
+//! drops it at the end.
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
+
+use std::time::Duration;
+
+use conformance::{Harness, conformance_suite};
+use shop::{DatabaseUrl, ShopBackend, ShopStore};
+use testdb::TestDatabase;
+
+struct Postgres {
+    db: TestDatabase,
+}
+
+fn postgres(test: &str) -> Option<Postgres> {
+    TestDatabase::create(test).map(|db| Postgres { db })
+}
+
+impl Postgres {
+    fn backend(&self) -> ShopBackend {
+        ShopBackend::postgres(DatabaseUrl::parse(self.db.url()).unwrap())
+    }
+}
+
+impl Harness for Postgres {
+    async fn open(&self, reservation: Duration) -> ShopStore {
+        ShopStore::open(self.backend())
+            .await
+            .unwrap()
+            .with_reservation(reservation)
+    }
+
+    async fn force_taken(&self, account: &str, event: u64, taken: i64) {
+        let event = i64::try_from(event).unwrap();
+        let changed = self.db.with_client(|client| {
+            client
+                .execute(
+                    "UPDATE events SET taken = $3
+                     WHERE account_id = (SELECT id FROM accounts WHERE name = $1) AND id = $2",
+                    &[&account, &event, &taken],
+                )
+                .unwrap()
+        });
+        assert_eq!(changed, 1);
+    }
+}
+
+conformance_suite!(optional postgres(module_path!()));
+
+/// Stores opened at the same moment on a fresh database (processes starting together)
+/// all come up; the schema is migrated once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_migrate_once() {
+    let Some(h) = postgres("processes_starting_together_migrate_once") else {
+        return;
+    };
+    let opens: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(ShopStore::open(h.backend())))
+        .collect();
+    for open in opens {
+        open.await.unwrap().unwrap();
+    }
+    let versions: Vec<i64> = h.db.with_client(|client| {
+        client
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    });
+    assert_eq!(versions, [1]);
+}
+
+/// Buyers spread over several stores, each with its own pool (as several processes
+/// would be), never oversell: the last seats go to exactly as many buyers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_in_several_processes_never_oversell() {
+    use conformance::{JAZZ, JAZZ_SEAT, qty, shop, ts};
+    let Some(h) = postgres("buyers_in_several_processes_never_oversell") else {
+        return;
+    };
+    let first = shop(&h).await;
+    let others = [
+        h.open(Duration::from_secs(900)).await,
+        h.open(Duration::from_secs(900)).await,
+    ];
+    let mut buyers = Vec::new();
+    for i in 0..30_i64 {
+        let session = first.session(Some(&format!("buyer{i}"))).await;
+        let store = match i % 3 {
+            0 => first.store.clone(),
+            n => others[usize::try_from(n - 1).unwrap()].clone(),
+        };
+        let account = first.account.clone();
+        buyers.push(tokio::spawn(async move {
+            store
+                .set_tickets(&account, &session, JAZZ, qty(&[(JAZZ_SEAT, 1)]), ts(i))
+                .await
+        }));
+    }
+    let mut sold = 0;
+    for buyer in buyers {
+        match buyer.await.unwrap() {
+            Ok(_) => sold += 1,
+            Err(shop::Error::Rule(shop::ShopRule::SoldOut { .. })) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(sold, 6, "the 6 seats go to exactly 6 buyers");
+    assert_eq!(first.available(JAZZ).await, 0);
+    first.assert_seats_consistent().await;
+    let tracked = first.kinds().await;
+    assert_eq!(
+        tracked
+            .iter()
+            .filter(|k| *k == "webshop:add_tickets")
+            .count(),
+        6
+    );
+}
+
+/// A server that cannot be reached stops the start with an error that names the URL,
+/// without its password.
+#[tokio::test]
+async fn an_unreachable_server_is_a_clear_error_at_open() {
+    // A port nobody listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = DatabaseUrl::parse(&format!("postgres://ts:s3cret@127.0.0.1:{port}/shop")).unwrap();
+    let err = ShopStore::open(ShopBackend::postgres(url))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("postgres://ts:***@127.0.0.1:{port}/shop")),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"), "{message}");
+    assert!(err.is_unavailable());
+}
+
+/// While the database is gone, every operation fails as unavailable (a server answers
+/// 503), and the same store works again once it is back, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_recovers_when_its_database_comes_back() {
+    use conformance::shop;
+    let Some(h) = postgres("a_store_recovers_when_its_database_comes_back") else {
+        return;
+    };
+    let shop = shop(&h).await;
+    shop.store.ping().await.unwrap();
+    h.db.take_away();
+    let err = shop.store.ping().await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    let err = shop.store.events(&shop.account).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    h.db.restore();
+    shop.store.ping().await.unwrap();
+    assert!(!shop.store.events(&shop.account).await.unwrap().is_empty());
+}
