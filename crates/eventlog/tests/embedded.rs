@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance::{Harness, RETENTION, T0, conformance_suite};
-use eventlog::{Backend, EventLog, ManualClock, NewItem, OpenOptions};
+use eventlog::{Backend, EventLog, ManualClock, NewItem, OpenOptions, RowItem};
 use protocol::{AccountName, StartAt, Timestamp};
 use tempfile::TempDir;
 
@@ -71,7 +71,12 @@ async fn creates_its_directory_and_one_file_with_durable_settings() {
     let nested = h.dir.path().join("a/b/c");
     let log = open_at(&nested, &h.clock, RETENTION).await;
     let acct = AccountName::parse("demo").unwrap();
-    log.append(&acct, Vec::new(), Some(1)).await.unwrap();
+    let item = NewItem {
+        ts: Timestamp::from_unix_ms(0),
+        kind: "webshop:pageview".into(),
+        data: "{}".into(),
+    };
+    log.append(&acct, vec![item]).await.unwrap();
     let file = nested.join("eventlog.sqlite");
     assert!(file.is_file());
     let conn = rusqlite::Connection::open(&file).unwrap();
@@ -107,10 +112,11 @@ async fn crash_child() {
             kind: "webshop:pageview".into(),
             data: format!(r#"{{"n":{n}}}"#),
         };
-        let ids = log
-            .append(&acct, vec![item.clone(), item], Some(n))
-            .await
-            .unwrap();
+        let rows = [2 * n, 2 * n + 1].map(|row| RowItem {
+            row,
+            item: item.clone(),
+        });
+        let ids = log.append_rows(&acct, rows.to_vec()).await.unwrap().ids;
         println!("appended {} {}", ids[0], ids[1]);
     }
     std::process::abort();
@@ -148,5 +154,7 @@ async fn appends_survive_a_crash() {
         .unwrap();
     let stored: Vec<String> = page.items.iter().map(|i| i.id.to_string()).collect();
     assert_eq!(stored, returned);
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(19));
+    // The record of the rows they carried survived with them.
+    let rows: Vec<u64> = (0..40).collect();
+    assert_eq!(log.carried(&acct, &rows).await.unwrap(), rows);
 }

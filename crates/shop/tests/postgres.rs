@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use conformance::{Harness, conformance_suite};
 use shop::{DatabaseUrl, ShopBackend, ShopStore};
-use testdb::TestDatabase;
+use testsupport::TestDatabase;
 
 struct Postgres {
     db: TestDatabase,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use protocol::{AccountName, ItemId};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::convert::{bound_to_sql, from_sql, id_from_sql, opt_id_from_sql};
+use super::convert::{bound_to_sql, id_from_sql, opt_id_from_sql};
 use super::schema;
 use crate::error::Error;
 use crate::item::StoredItem;
@@ -67,15 +67,38 @@ impl ReaderPool {
     }
 }
 
-pub(super) fn source_position(
+/// Those of `rows` recorded in `carried` for the account, in the order given.
+pub(super) fn carried(
     conn: &mut Connection,
     account: &AccountName,
-) -> Result<Option<u64>, Error> {
-    let position: Option<Option<i64>> = conn
-        .prepare_cached("SELECT source_position FROM accounts WHERE name = ?1")?
+    rows: &[u64],
+) -> Result<Vec<u64>, Error> {
+    let tx = conn.transaction()?;
+    let id: Option<i64> = tx
+        .prepare_cached("SELECT id FROM accounts WHERE name = ?1")?
         .query_row([account.as_str()], |r| r.get(0))
         .optional()?;
-    position.flatten().map(from_sql).transpose()
+    let Some(id) = id else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM carried WHERE account = ?1 AND row = ?2")?;
+    for row in rows {
+        // A row id beyond what the table can hold was never recorded.
+        let Ok(sql_row) = i64::try_from(*row) else {
+            continue;
+        };
+        if stmt.exists(params![id, sql_row])? {
+            found.push(*row);
+        }
+    }
+    Ok(found)
+}
+
+/// Reads nothing: whether a connection can be had and answers.
+pub(super) fn ping(conn: &mut Connection) -> Result<(), Error> {
+    conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    Ok(())
 }
 
 pub(super) fn bounds(

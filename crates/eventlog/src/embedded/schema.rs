@@ -8,17 +8,22 @@ use rusqlite::Connection;
 
 use crate::error::Error;
 
-/// Bumped with every change to the tables below.
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped with every change to the tables below. Version 2 added `carried`; a file of
+/// version 1 gets it at open (its `accounts.source_position`, no longer used, stays).
+const SCHEMA_VERSION: i64 = 2;
 
 /// `accounts` keeps per account what must outlive its items: the last id assigned (ids
-/// are never reused, even when retention deleted everything), the highest id deleted
-/// (for `gap` after a restart) and the relay's source position.
+/// are never reused, even when retention deleted everything) and the highest id deleted
+/// (for `gap` after a restart).
 ///
 /// `items` holds the item as served in `json`; a page is one ordered range of the index
 /// on `(account, ms, seq)`. It is a rowid table on purpose: a WITHOUT ROWID table keeps
 /// rows in index pages, where anything over about a quarter of a page spills into
 /// overflow pages, and items of 1-2 kB then took several times their size on disk.
+///
+/// `carried` records which outbox row each relayed item carried, written in the append's
+/// transaction, so the relay never appends a row twice; `ms` is the time in the item's
+/// id, and retention deletes a record with its item.
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
     id INTEGER PRIMARY KEY,
@@ -26,8 +31,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_ms INTEGER,
     last_seq INTEGER,
     deleted_ms INTEGER,
-    deleted_seq INTEGER,
-    source_position INTEGER
+    deleted_seq INTEGER
 );
 CREATE TABLE IF NOT EXISTS items (
     account INTEGER NOT NULL,
@@ -37,6 +41,13 @@ CREATE TABLE IF NOT EXISTS items (
     json TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_by_id ON items (account, ms, seq);
+CREATE TABLE IF NOT EXISTS carried (
+    account INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    ms INTEGER NOT NULL,
+    PRIMARY KEY (account, row)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS carried_by_time ON carried (account, ms);
 ";
 
 /// A writer waits this long for a lock another process holds before failing.

@@ -23,12 +23,16 @@ const MAX_GROUP_ITEMS: usize = 50_000;
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
+/// Per item of a job: its id, or `None` when its outbox row was already carried.
+type Assigned = Vec<Option<ItemId>>;
+
 #[derive(Debug)]
 pub(super) struct AppendJob {
     pub(super) account: AccountName,
     pub(super) items: Vec<NewItem>,
-    pub(super) source: Option<u64>,
-    pub(super) reply: Reply<Vec<ItemId>>,
+    /// Empty, or the outbox row each item carries.
+    pub(super) rows: Vec<u64>,
+    pub(super) reply: Reply<Assigned>,
 }
 
 #[derive(Debug)]
@@ -148,9 +152,12 @@ fn commit_group(
 }
 
 /// Wakes the account's readers once its items are committed, then answers the caller.
-fn reply(waiters: &Waiters, job: AppendJob, result: Result<Vec<ItemId>, Error>) {
-    if let Ok(Some(last)) = result.as_ref().map(|ids| ids.last()) {
-        waiters.notify(&job.account, *last);
+fn reply(waiters: &Waiters, job: AppendJob, result: Result<Assigned, Error>) {
+    if let Ok(Some(last)) = result
+        .as_ref()
+        .map(|ids| ids.iter().rev().find_map(|id| *id))
+    {
+        waiters.notify(&job.account, last);
     }
     let _ = job.reply.send(result);
 }
@@ -161,7 +168,7 @@ fn append_group(
     conn: &mut Connection,
     now_ms: u64,
     group: &[AppendJob],
-) -> Result<Vec<Result<Vec<ItemId>, Error>>, Error> {
+) -> Result<Vec<Result<Assigned, Error>>, Error> {
     // IMMEDIATE takes the write lock up front: should a second process open the same file,
     // the last id read below is still the last one when the new ids commit.
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -181,7 +188,7 @@ fn append_group(
     Ok(results)
 }
 
-fn append_one(conn: &Connection, now_ms: u64, job: &AppendJob) -> Result<Vec<ItemId>, Error> {
+fn append_one(conn: &Connection, now_ms: u64, job: &AppendJob) -> Result<Assigned, Error> {
     let name = job.account.as_str();
     conn.prepare_cached("INSERT INTO accounts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
         .execute([name])?;
@@ -193,8 +200,26 @@ fn append_one(conn: &Connection, now_ms: u64, job: &AppendJob) -> Result<Vec<Ite
         "INSERT INTO items (account, ms, seq, type, json) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut ids = Vec::with_capacity(job.items.len());
-    for item in &job.items {
+    for (i, item) in job.items.iter().enumerate() {
         let id = ItemId::next_after(last, now_ms);
+        if let Some(row) = job.rows.get(i) {
+            // The record and the check in one statement: a row already carried inserts
+            // nothing, and its item is left out.
+            let recorded = conn
+                .prepare_cached(
+                    "INSERT INTO carried (account, row, ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account, row) DO NOTHING",
+                )?
+                .execute(params![
+                    account,
+                    to_sql("outbox row", *row)?,
+                    to_sql("item id time", id.ms)?
+                ])?;
+            if recorded == 0 {
+                ids.push(None);
+                continue;
+            }
+        }
         let json = item_json(id, item.ts, &item.kind, &item.data);
         insert.execute(params![
             account,
@@ -203,25 +228,17 @@ fn append_one(conn: &Connection, now_ms: u64, job: &AppendJob) -> Result<Vec<Ite
             item.kind,
             json
         ])?;
-        ids.push(id);
+        ids.push(Some(id));
         last = Some(id);
     }
-    let source = job
-        .source
-        .map(|s| to_sql("source position", s))
-        .transpose()?;
-    let (last_ms, last_seq) = match last {
-        Some(id) => (
-            Some(to_sql("item id time", id.ms)?),
-            Some(to_sql("item id sequence", id.seq)?),
-        ),
-        None => (None, None),
-    };
-    conn.prepare_cached(
-        "UPDATE accounts SET last_ms = COALESCE(?2, last_ms), last_seq = COALESCE(?3, last_seq),
-             source_position = COALESCE(?4, source_position) WHERE id = ?1",
-    )?
-    .execute(params![account, last_ms, last_seq, source])?;
+    if let Some(id) = last {
+        conn.prepare_cached("UPDATE accounts SET last_ms = ?2, last_seq = ?3 WHERE id = ?1")?
+            .execute(params![
+                account,
+                to_sql("item id time", id.ms)?,
+                to_sql("item id sequence", id.seq)?
+            ])?;
+    }
     Ok(ids)
 }
 
@@ -267,6 +284,10 @@ fn purge_chunk(conn: &mut Connection, horizon: ItemId, max_rows: u64) -> Result<
         let deleted = tx
             .prepare_cached("DELETE FROM items WHERE account = ?1 AND (ms, seq) <= (?2, ?3)")?
             .execute(params![account, last_ms, last_seq])?;
+        // The records of the rows those items carried go with them. Every item of
+        // millisecond `last_ms` is below the horizon, so none of these is still needed.
+        tx.prepare_cached("DELETE FROM carried WHERE account = ?1 AND ms <= ?2")?
+            .execute(params![account, last_ms])?;
         // Remembered so that a reader behind the window is told `gap`, also after a
         // restart and after every item is gone.
         tx.prepare_cached(

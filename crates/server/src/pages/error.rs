@@ -19,6 +19,11 @@ pub(crate) enum PageError {
     NoSession,
     #[error("too many requests from your address: please wait a moment and try again")]
     TooManyRequests { retry_after: u64 },
+    /// A store cannot be reached for now; nothing was changed. The detail goes to the log.
+    #[error(
+        "the shop is briefly unavailable and nothing was changed: please try again in a moment"
+    )]
+    Unavailable(String),
     #[error("something went wrong on our side; please try again")]
     Internal(String),
 }
@@ -40,6 +45,10 @@ impl IntoResponse for PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::NoSession => StatusCode::FORBIDDEN,
             PageError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "page failed: store unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "page failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -47,6 +56,8 @@ impl IntoResponse for PageError {
         };
         let retry_after = match &self {
             PageError::TooManyRequests { retry_after } => Some(retry_after.to_string()),
+            // Reconnecting takes about a second.
+            PageError::Unavailable(_) => Some("1".to_owned()),
             _ => None,
         };
         let message = self.to_string();
@@ -72,6 +83,7 @@ impl From<shop::Error> for PageError {
         match e {
             shop::Error::NoSession => PageError::NoSession,
             shop::Error::Rule(rule) => PageError::BadRequest(rule.to_string()),
+            other if other.is_unavailable() => PageError::Unavailable(other.to_string()),
             other => PageError::Internal(other.to_string()),
         }
     }

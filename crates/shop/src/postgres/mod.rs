@@ -272,7 +272,8 @@ mod tests {
     /// aborts one, which is run again, and both changes commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_deadlocked_transaction_is_run_again() {
-        let Some(db) = testdb::TestDatabase::create("a_deadlocked_transaction_is_run_again") else {
+        let Some(db) = testsupport::TestDatabase::create("a_deadlocked_transaction_is_run_again")
+        else {
             return;
         };
         let url = DatabaseUrl::parse(db.url()).unwrap();

@@ -1,6 +1,6 @@
-//! Tests only: a PostgreSQL database of its own for each test.
+//! A PostgreSQL database of its own for each test.
 //!
-//! [`TestDatabase::create`] reads `TICKETSTREAM_TEST_DATABASE_URL` (a server and a
+//! [`TestDatabase::create`] reads [`DATABASE_ENV`] (a server and a
 //! database to connect to for administration), creates `ts_test_<random>` there and
 //! drops it again when the value is dropped, also when the test panics. When the variable
 //! is unset it prints that the test was skipped and returns `None`.
@@ -12,10 +12,8 @@ use std::fmt;
 
 use rand::Rng;
 
-pub use postgres;
-
 /// The variable that names the PostgreSQL server tests may use.
-pub const ENV: &str = "TICKETSTREAM_TEST_DATABASE_URL";
+pub const DATABASE_ENV: &str = "TICKETSTREAM_TEST_DATABASE_URL";
 
 /// A database created for one test; dropped with this value.
 pub struct TestDatabase {
@@ -34,8 +32,8 @@ impl TestDatabase {
     /// A new, empty database, or `None` (after printing "skipped") when `ENV` is unset.
     /// `test` names the test in that line.
     pub fn create(test: &str) -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var(ENV) else {
-            println!("skipped {test}: {ENV} is not set");
+        let Ok(admin_url) = std::env::var(DATABASE_ENV) else {
+            println!("skipped {test}: {DATABASE_ENV} is not set");
             return None;
         };
         let name = format!("ts_test_{:016x}", rand::thread_rng().r#gen::<u64>());
