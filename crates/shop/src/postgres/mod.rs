@@ -200,8 +200,10 @@ fn migrate(client: &mut postgres::Client) -> Result<(), Error> {
     // the schema up to date.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .map_err(fail)?;
+    // Without this, every start logs PostgreSQL's notice that the table exists.
     tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
+        "SET LOCAL client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS schema_migrations (
              version    BIGINT PRIMARY KEY,
              applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
          )",
