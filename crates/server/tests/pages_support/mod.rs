@@ -20,7 +20,7 @@ pub(crate) struct TestShop {
     pub(crate) http: reqwest::Client,
     pub(crate) store: ShopStore,
     _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// The shop, with a page rate limit no test of the pages reaches unless it means to.
@@ -37,12 +37,19 @@ pub(crate) async fn spawn_shop() -> TestShop {
 pub(crate) async fn spawn_shop_with(config: AppConfig) -> TestShop {
     let dir = tempfile::tempdir().unwrap();
     let store = ShopStore::open(dir.path()).await.unwrap();
-    let demo = shop::demo_init(&store).await.unwrap();
     let log = EventLog::open(OpenOptions::new(Backend::Embedded {
         dir: dir.path().join("eventlog"),
     }))
     .await
     .unwrap();
+    let mut shop = spawn_shop_on(store, log, config).await;
+    shop._dir = Some(dir);
+    shop
+}
+
+/// The shop over these stores, with the demo account set up in them.
+pub(crate) async fn spawn_shop_on(store: ShopStore, log: EventLog, config: AppConfig) -> TestShop {
+    let demo = shop::demo_init(&store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = App::new(store.clone(), log, Arc::new(SystemClock), config);
@@ -59,7 +66,7 @@ pub(crate) async fn spawn_shop_with(config: AppConfig) -> TestShop {
             .build()
             .unwrap(),
         _stop: stop,
-        _dir: dir,
+        _dir: None,
     }
 }
 

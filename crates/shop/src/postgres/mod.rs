@@ -53,7 +53,7 @@ const ATTEMPTS: u32 = 5;
 /// How long connecting may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a request waits for a free connection (or for a new one to be made).
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections kept open while idle.
 const MIN_IDLE: u32 = 2;
 
