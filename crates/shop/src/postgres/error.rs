@@ -28,8 +28,24 @@ impl Failure {
     }
 }
 
+/// The error with its causes: the client's own text often stops at "error connecting to
+/// server" and leaves the reason ("Connection refused") to its source.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 pub(crate) fn classify(e: &postgres::Error) -> Failure {
-    let message = e.to_string();
+    let message = describe(e);
     if let Some(code) = e.code() {
         if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
         {

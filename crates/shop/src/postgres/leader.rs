@@ -76,7 +76,7 @@ fn run(config: &Config, stop: &AtomicBool, mine: &watch::Sender<bool>, outbox: &
                 }
                 Err(e) => {
                     if !warned {
-                        tracing::warn!(error = %e, "the relay cannot reach PostgreSQL; retrying");
+                        tracing::warn!(error = %super::error::describe(&e), "the relay cannot reach PostgreSQL; retrying");
                         warned = true;
                     }
                     pause(stop, RECONNECT);

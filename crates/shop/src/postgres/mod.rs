@@ -35,7 +35,7 @@ pub(crate) use leader::Leadership;
 use crate::Error;
 use crate::storage::{Tx, db_u64};
 use conn::{Manager, PgConn, PgTx, get};
-use error::classify;
+use error::{classify, describe};
 
 /// The schema, in order. A store records the versions it applied in `schema_migrations`.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_shop.sql")];
@@ -73,7 +73,7 @@ impl PgStore {
         let config = connection_config(&url);
         let mut client = config.connect(NoTls).map_err(|e| Error::Connect {
             url: url.to_string(),
-            detail: e.to_string(),
+            detail: describe(&e),
         })?;
         migrate(&mut client)?;
         let pool = Pool::builder()
@@ -193,7 +193,7 @@ fn connection_config(url: &DatabaseUrl) -> postgres::Config {
 }
 
 fn migrate(client: &mut postgres::Client) -> Result<(), Error> {
-    let fail = |e: postgres::Error| Error::Store(format!("migrating the schema: {e}"));
+    let fail = |e: postgres::Error| Error::Store(format!("migrating the schema: {}", describe(&e)));
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     let mut tx = client.transaction().map_err(fail)?;
     // Held until commit: a process starting at the same moment waits here, then finds
