@@ -171,3 +171,39 @@ async fn a_store_recovers_when_its_database_comes_back() {
     shop.store.ping().await.unwrap();
     assert!(!shop.store.events(&shop.account).await.unwrap().is_empty());
 }
+
+/// Several processes starting with `--demo` on a fresh database at the same moment end up
+/// with one demo account with one key pair of each kind, and all print the same keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_init_in_several_processes_at_once_sets_up_one_demo() {
+    let Some(h) = postgres("demo_init_in_several_processes_at_once") else {
+        return;
+    };
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(h.open(ShopStore::DEFAULT_RESERVATION).await);
+    }
+    let inits: Vec<_> = stores
+        .iter()
+        .map(|store| {
+            let store = store.clone();
+            tokio::spawn(async move { shop::demo_init(&store).await })
+        })
+        .collect();
+    let mut setups = Vec::new();
+    for init in inits {
+        setups.push(init.await.unwrap().unwrap());
+    }
+    for setup in &setups[1..] {
+        assert_eq!(setup.api.accesskey, setups[0].api.accesskey);
+        assert_eq!(setup.widget.accesskey, setups[0].widget.accesskey);
+    }
+    let demo = conformance::demo();
+    for kind in [shop::KeyKind::Api, shop::KeyKind::Widget] {
+        assert_eq!(stores[0].keys(&demo, kind).await.unwrap().len(), 1);
+    }
+    assert_eq!(
+        stores[0].events(&demo).await.unwrap().len(),
+        setups[0].events.len()
+    );
+}

@@ -58,15 +58,25 @@ impl OutboxTx for SqliteTx<'_> {
     }
 
     fn outbox_delete(&mut self, ids: &[u64]) -> Result<u64, Error> {
+        // Ids above i64::MAX cannot exist.
+        let mut ids: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| i64::try_from(*id).ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // A run of consecutive ids is one range: no other id lies between them. A relay's
+        // batch is usually one run, so this is usually one statement.
         let mut stmt = self
             .conn
-            .prepare_cached("DELETE FROM outbox WHERE id = ?1")
+            .prepare_cached("DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2")
             .db()?;
         let mut deleted = 0u64;
-        for id in ids {
-            // Ids above i64::MAX cannot exist.
-            let Ok(id) = i64::try_from(*id) else { continue };
-            let n = stmt.execute(params![id]).db()?;
+        for run in ids.chunk_by(|a, b| a.checked_add(1) == Some(*b)) {
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                continue;
+            };
+            let n = stmt.execute(params![first, last]).db()?;
             deleted += u64::try_from(n).map_err(|_| Error::Store(format!("deleted {n} rows")))?;
         }
         Ok(deleted)

@@ -55,6 +55,7 @@ macro_rules! conformance_suite {
             integrity::a_repeated_confirmation_answers_again_and_records_nothing,
             integrity::one_bad_order_does_not_stop_the_others_expiring,
             integrity::ids_the_store_cannot_hold_are_not_found,
+            integrity::the_outbox_deletes_exactly_the_rows_named,
             admin::accounts_are_unique_and_keys_are_separate_kinds,
             admin::reopening_keeps_everything,
             admin::importing_twice_updates_in_place,
