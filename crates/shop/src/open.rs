@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use crate::Error;
 use crate::outbox::RelayTurn;
@@ -117,9 +117,4 @@ impl Backend {
             Backend::Postgres(store) => store.url().to_string(),
         }
     }
-}
-
-/// A turn that never changes.
-pub(crate) fn fixed_turn(mine: bool) -> watch::Receiver<bool> {
-    watch::channel(mine).1
 }
