@@ -230,6 +230,10 @@ pub(crate) struct ServeArgs {
     /// connection may sit idle) before its connection is closed.
     #[arg(long, default_value = "30s", value_parser = parse_duration, env = "TICKETSTREAM_HEADER_READ_TIMEOUT")]
     pub(crate) header_read_timeout: Duration,
+    /// Serve Prometheus metrics at /metrics on this address (off when unset). It is not
+    /// behind the API keys: give an address only monitoring reaches, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", env = "TICKETSTREAM_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

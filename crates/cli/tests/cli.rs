@@ -150,6 +150,36 @@ fn catalog_import_updates_in_place_and_names_the_line_of_a_broken_file() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("imported 3 events"), "{stdout}");
     }
+    // The event's image, from beside the catalog file into the account's media folder.
+    let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/dance.svg");
+    assert_eq!(
+        std::fs::read(dir.path().join("media/club/dance.svg")).unwrap(),
+        std::fs::read(image).unwrap()
+    );
+    let no_image = dir.path().join("no-image.toml");
+    std::fs::write(
+        &no_image,
+        "[[saleschannels]]\nid = 1\nname = \"Web\"\n[[events]]\nid = 5\nname = \"Show\"\n\
+         start = \"2026-12-12T20:00:00+01:00\"\nvenue = { name = \"Hall\", address = \"Street 1\" }\n\
+         image = \"nothere.png\"\ncapacity = 3\n",
+    )
+    .unwrap();
+    let out = ticketstream(
+        dir.path(),
+        &[
+            "catalog",
+            "import",
+            no_image.to_str().unwrap(),
+            "--account",
+            "club",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothere.png") && stderr.contains("event 5"),
+        "{stderr}"
+    );
 
     let broken = dir.path().join("broken.toml");
     std::fs::write(
@@ -374,10 +404,10 @@ async fn serve_demo_with_a_redis_event_log_serves_the_shoppers_actions() {
 }
 
 /// `serve --database-url postgres://... --eventlog redis://... --demo` on a fresh
-/// database: the demo is set up there, the printed links work, and nothing is written
-/// to the data directory.
+/// database: the demo is set up there, the printed links work, and the data directory
+/// holds nothing but the demo's images.
 #[tokio::test]
-async fn serve_demo_with_postgres_and_redis_keeps_nothing_in_the_data_dir() {
+async fn serve_demo_with_postgres_and_redis_keeps_only_images_in_the_data_dir() {
     let test = "serve_demo_with_postgres_and_redis";
     let (Some(db), Some(redis)) = (TestDatabase::create(test), TestRedis::create(test)) else {
         return;
@@ -396,7 +426,19 @@ async fn serve_demo_with_postgres_and_redis_keeps_nothing_in_the_data_dir() {
         ],
     );
     shop_and_read_back(&printed).await;
-    assert!(!data_dir.exists(), "the data directory was created");
+    let kept: Vec<_> = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(kept, ["media"], "no store, no lock in the data directory");
+    assert!(
+        data_dir
+            .join("media/demo")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some()
+    );
     let accounts: i64 = db.with_client(|client| {
         client
             .query_one("SELECT COUNT(*) FROM accounts WHERE name = 'demo'", &[])

@@ -7,7 +7,7 @@ use protocol::{AccountName, ItemId, StartAt};
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::item::{NewItem, PurgeReport, ReadPage, ReadRequest, RowItem, RowsAppended};
+use crate::item::{LogStats, NewItem, PurgeReport, ReadPage, ReadRequest, RowItem, RowsAppended};
 use crate::open::{OpenOptions, open_store};
 use crate::page;
 use crate::store::{Scan, Store};
@@ -30,7 +30,7 @@ struct Inner {
 impl EventLog {
     pub async fn open(opts: OpenOptions) -> Result<EventLog, Error> {
         let waiters = Arc::new(Waiters::default());
-        let store = open_store(&opts.backend, opts.clock.clone(), Arc::clone(&waiters)).await?;
+        let store = open_store(&opts, Arc::clone(&waiters)).await?;
         Ok(EventLog {
             inner: Arc::new(Inner {
                 store,
@@ -177,6 +177,11 @@ impl EventLog {
     pub async fn purge(&self) -> Result<PurgeReport, Error> {
         let deleted = self.inner.store.purge(self.horizon()).await?;
         Ok(PurgeReport { deleted })
+    }
+
+    /// How many items and bytes the log keeps.
+    pub async fn stats(&self) -> Result<LogStats, Error> {
+        self.inner.store.stats().await
     }
 
     pub fn retention(&self) -> Duration {

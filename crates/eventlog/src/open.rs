@@ -26,31 +26,40 @@ pub enum Backend {
     Redis { url: RedisUrl, prefix: KeyPrefix },
 }
 
+/// The default bound of the embedded log's recent-items cache: the JSON of some 80,000
+/// items of 800 bytes, minutes of a busy shop's tail.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
     pub backend: Backend,
     pub retention: Duration,
     pub clock: Arc<dyn Clock>,
+    /// The most item JSON the embedded log keeps in memory for live readers.
+    pub cache_bytes: usize,
 }
 
 impl OpenOptions {
-    /// The defaults of a deployment: 4 h retention and the wall clock.
+    /// The defaults of a deployment: 4 h retention, the wall clock, a 64 MiB cache.
     pub fn new(backend: Backend) -> Self {
         OpenOptions {
             backend,
             retention: DEFAULT_RETENTION,
             clock: Arc::new(SystemClock),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
 
 pub(crate) async fn open_store(
-    backend: &Backend,
-    clock: Arc<dyn Clock>,
+    opts: &OpenOptions,
     waiters: Arc<Waiters>,
 ) -> Result<Arc<dyn Store>, Error> {
-    match backend {
-        Backend::Embedded { dir } => Ok(Arc::new(EmbeddedStore::open(dir, clock, waiters).await?)),
+    let clock = Arc::clone(&opts.clock);
+    match &opts.backend {
+        Backend::Embedded { dir } => Ok(Arc::new(
+            EmbeddedStore::open(dir, clock, waiters, opts.cache_bytes).await?,
+        )),
         Backend::Redis { url, prefix } => Ok(Arc::new(
             RedisStore::open(url, prefix, clock, waiters).await?,
         )),

@@ -37,6 +37,7 @@ pub(crate) fn assemble(position: Option<ItemId>, scanned: Scanned) -> ReadPage {
     };
     ReadPage {
         items: scanned.items,
+        joined: scanned.joined,
         next_id,
         more: scanned.more,
         oldest_id: scanned.bounds.oldest,

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use protocol::{AccountName, ItemId};
 
 use crate::error::Error;
-use crate::item::{NewItem, ReadRequest, StoredItem};
+use crate::item::{LogStats, NewItem, ReadRequest, StoredItem};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -35,6 +35,8 @@ pub(crate) struct Scan {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scanned {
     pub(crate) items: Vec<StoredItem>,
+    /// The items' JSON joined by commas (see [`ReadPage::joined_items`](crate::ReadPage)).
+    pub(crate) joined: Vec<bytes::Bytes>,
     /// The last item scanned, whether or not it passed the filter.
     pub(crate) last_scanned: Option<ItemId>,
     /// The scan stopped at the limit or the cap and another item follows.
@@ -78,6 +80,8 @@ pub(crate) trait Store: Send + Sync + Debug {
 
     fn bounds(&self, account: AccountName, horizon: ItemId)
     -> BoxFuture<'_, Result<Bounds, Error>>;
+
+    fn stats(&self) -> BoxFuture<'_, Result<LogStats, Error>>;
 
     /// Deletes every item below `horizon` in every account, records the highest deleted
     /// id per account, and gives the space back. Returns the number of items deleted.

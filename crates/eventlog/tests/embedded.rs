@@ -15,12 +15,18 @@ use tempfile::TempDir;
 struct Embedded {
     dir: TempDir,
     clock: ManualClock,
+    cache_bytes: usize,
 }
 
 fn embedded() -> Embedded {
+    with_cache(eventlog::DEFAULT_CACHE_BYTES)
+}
+
+fn with_cache(cache_bytes: usize) -> Embedded {
     Embedded {
         dir: tempfile::tempdir().unwrap(),
         clock: ManualClock::new(T0),
+        cache_bytes,
     }
 }
 
@@ -32,7 +38,7 @@ impl Embedded {
 
 impl Harness for Embedded {
     async fn open(&self, retention: Duration) -> EventLog {
-        open_at(&self.data_dir(), &self.clock, retention).await
+        open_with(&self.data_dir(), &self.clock, retention, self.cache_bytes).await
     }
 
     fn clock(&self) -> &ManualClock {
@@ -52,18 +58,41 @@ impl Harness for Embedded {
 }
 
 async fn open_at(dir: &Path, clock: &ManualClock, retention: Duration) -> EventLog {
+    open_with(dir, clock, retention, eventlog::DEFAULT_CACHE_BYTES).await
+}
+
+async fn open_with(
+    dir: &Path,
+    clock: &ManualClock,
+    retention: Duration,
+    cache_bytes: usize,
+) -> EventLog {
     EventLog::open(OpenOptions {
         backend: Backend::Embedded {
             dir: dir.to_owned(),
         },
         retention,
         clock: Arc::new(clock.clone()),
+        cache_bytes,
     })
     .await
     .unwrap()
 }
 
+// Live readers are served by the recent-items cache...
 conformance_suite!(embedded());
+
+/// ... others from the file: the same contract without any cache ...
+mod uncached {
+    use super::*;
+    conformance_suite!(with_cache(0));
+}
+
+/// ... and with a cache so small that pages start in the file and end in memory.
+mod small_cache {
+    use super::*;
+    conformance_suite!(with_cache(2_000));
+}
 
 #[tokio::test]
 async fn creates_its_directory_and_one_file_with_durable_settings() {
@@ -157,4 +186,208 @@ async fn appends_survive_a_crash() {
     // The record of the rows they carried survived with them.
     let rows: Vec<u64> = (0..40).collect();
     assert_eq!(log.carried(&acct, &rows).await.unwrap(), rows);
+}
+
+fn shop_item(n: usize) -> NewItem {
+    NewItem {
+        ts: Timestamp::from_unix_ms(1_700_000_000_000),
+        kind: "webshop:pageview".into(),
+        data: format!(
+            r#"{{"page":"addtickets","params":{{"edit":"yes","event":"{}","flow":"basketwithcheckout","returnurl":null,"saleschannelid":"10000"}},"orderid":null,"customerid":null,"ref":"shopper-{}"}}"#,
+            10_000 + n % 5,
+            n * 7_919 % 10_007
+        ),
+    }
+}
+
+fn all_items() -> eventlog::ReadRequest {
+    eventlog::ReadRequest {
+        start: StartAt::Oldest,
+        types: None,
+        limit: 10_000,
+    }
+}
+
+/// Once the log has trained a dictionary on its own items, it stores them compressed,
+/// and reads them back byte for byte from the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_are_stored_compressed_with_a_trained_dictionary() {
+    let h = with_cache(0);
+    let log = h.open(RETENTION).await;
+    let acct = AccountName::parse("zip").unwrap();
+    let mut appended = Vec::new();
+    let file = h.data_dir().join("eventlog.sqlite");
+    let compressed = |file: &Path| -> i64 {
+        let conn = rusqlite::Connection::open(file).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM items WHERE dict > 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    // The first dictionary is trained from the first few thousand items, on another
+    // thread; the batches after it are compressed.
+    for batch in 0..200 {
+        let items: Vec<NewItem> = (0..500).map(|i| shop_item(batch * 500 + i)).collect();
+        let ids = log.append(&acct, items.clone()).await.unwrap();
+        appended.extend(ids.into_iter().zip(items));
+        if batch >= 10 && compressed(&file) > 0 {
+            break;
+        }
+        if batch >= 8 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(compressed(&file) > 0, "no item was compressed");
+
+    let page = log.read(&acct, &all_items()).await.unwrap();
+    assert_eq!(page.items.len(), appended.len().min(10_000));
+    for (stored, (id, item)) in page.items.iter().zip(&appended) {
+        assert_eq!(stored.id, *id);
+        assert_eq!(
+            stored.json_str(),
+            protocol::item_json(*id, item.ts, &item.kind, &item.data)
+        );
+    }
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let (raw, zipped): (f64, f64) = conn
+        .query_row(
+            "SELECT (SELECT AVG(length(body)) FROM items WHERE dict = 0),
+                    (SELECT AVG(length(body)) FROM items WHERE dict > 0)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(zipped * 4.0 < raw, "{zipped} bytes compressed of {raw}");
+    let dictionaries: i64 = conn
+        .query_row("SELECT COUNT(*) FROM dictionaries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(dictionaries, 1);
+}
+
+/// The schema version a file was left at.
+fn user_version(file: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+/// The columns of a table of a file.
+fn columns(file: &Path, table: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")
+        .unwrap();
+    stmt.query_map([table], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// After a migration: the old item reads back as it was, ids go on after it, and outbox
+/// rows are recorded as carried (the old relay position is gone with its column).
+async fn check_migrated(h: &Embedded, json: &str, id: protocol::ItemId) {
+    let file = h.data_dir().join("eventlog.sqlite");
+    let log = h.open(RETENTION).await;
+    let acct = AccountName::parse("old").unwrap();
+    let page = log.read(&acct, &all_items()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].json_str(), json);
+    let next = log.append(&acct, vec![shop_item(2)]).await.unwrap();
+    assert_eq!(next, [id.successor()]);
+    // Row 9 was the old relay position; rows are now recorded one by one.
+    assert!(log.carried(&acct, &[9]).await.unwrap().is_empty());
+    let rows = vec![RowItem {
+        row: 9,
+        item: shop_item(3),
+    }];
+    let carried = log.append_rows(&acct, rows.clone()).await.unwrap();
+    assert_eq!(carried.ids, [id.successor().successor()]);
+    assert_eq!(
+        log.append_rows(&acct, rows).await.unwrap().already_carried,
+        [9]
+    );
+    assert_eq!(log.carried(&acct, &[9]).await.unwrap(), [9]);
+    assert_eq!(log.stats().await.unwrap().items, Some(3));
+    assert_eq!(user_version(&file), 3);
+    assert!(!columns(&file, "accounts").contains(&"source_position".to_owned()));
+    // Opening it again changes nothing.
+    drop(log);
+    let log = h.open(RETENTION).await;
+    assert_eq!(log.read(&acct, &all_items()).await.unwrap().items.len(), 3);
+    assert_eq!(log.carried(&acct, &[9]).await.unwrap(), [9]);
+}
+
+/// A file of the first version (whole JSON, uncompressed) is migrated on open, through
+/// every version since, and its items read back as they were.
+#[tokio::test]
+async fn a_version_1_file_is_migrated() {
+    let h = embedded();
+    std::fs::create_dir_all(h.data_dir()).unwrap();
+    let item = shop_item(1);
+    let id = protocol::ItemId::new(T0, 3);
+    let json = protocol::item_json(id, item.ts, &item.kind, &item.data);
+    {
+        let conn = rusqlite::Connection::open(h.data_dir().join("eventlog.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                 last_ms INTEGER, last_seq INTEGER, deleted_ms INTEGER, deleted_seq INTEGER,
+                 source_position INTEGER);
+             CREATE TABLE items (account INTEGER NOT NULL, ms INTEGER NOT NULL,
+                 seq INTEGER NOT NULL, type TEXT NOT NULL, json TEXT NOT NULL);
+             CREATE UNIQUE INDEX items_by_id ON items (account, ms, seq);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO accounts (id, name, last_ms, last_seq, source_position)
+             VALUES (1, 'old', ?1, 3, 9)",
+            [T0 as i64],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO items (account, ms, seq, type, json) VALUES (1, ?1, 3, ?2, ?3)",
+            rusqlite::params![T0 as i64, item.kind, json],
+        )
+        .unwrap();
+    }
+    check_migrated(&h, &json, id).await;
+}
+
+/// A file of the second version (compressed items, the relay's position per account) is
+/// migrated on open to record carried rows instead.
+#[tokio::test]
+async fn a_version_2_file_is_migrated() {
+    let h = embedded();
+    std::fs::create_dir_all(h.data_dir()).unwrap();
+    let item = shop_item(1);
+    let id = protocol::ItemId::new(T0, 3);
+    let json = protocol::item_json(id, item.ts, &item.kind, &item.data);
+    let head = format!(r#"{{"id":"{id}""#);
+    let body = json.strip_prefix(&head).unwrap().as_bytes().to_vec();
+    {
+        let conn = rusqlite::Connection::open(h.data_dir().join("eventlog.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                 last_ms INTEGER, last_seq INTEGER, deleted_ms INTEGER, deleted_seq INTEGER,
+                 source_position INTEGER, items INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+             CREATE TABLE items (account INTEGER NOT NULL, ms INTEGER NOT NULL,
+                 seq INTEGER NOT NULL, type TEXT NOT NULL, dict INTEGER NOT NULL,
+                 body BLOB NOT NULL, PRIMARY KEY (account, ms, seq)) WITHOUT ROWID;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO accounts (id, name, last_ms, last_seq, source_position, items)
+             VALUES (1, 'old', ?1, 3, 9, 1)",
+            [T0 as i64],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO items (account, ms, seq, type, dict, body) VALUES (1, ?1, 3, ?2, 0, ?3)",
+            rusqlite::params![T0 as i64, item.kind, body],
+        )
+        .unwrap();
+    }
+    check_migrated(&h, &json, id).await;
 }

@@ -60,6 +60,7 @@ impl Harness for RedisHarness {
             backend: self.backend(),
             retention,
             clock: Arc::new(self.clock.clone()),
+            cache_bytes: eventlog::DEFAULT_CACHE_BYTES,
         })
         .await
         .unwrap()
@@ -349,6 +350,7 @@ async fn the_log_recovers_when_redis_comes_back() {
             },
             retention: RETENTION,
             clock: Arc::new(clock.clone()),
+            cache_bytes: eventlog::DEFAULT_CACHE_BYTES,
         })
         .await
         .unwrap()

@@ -1,12 +1,15 @@
 //! What the handlers share: the stores and the configuration.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use eventlog::{Clock, EventLog};
 use shop::ShopStore;
+
+use crate::metrics::Metrics;
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -41,6 +44,9 @@ pub struct AppConfig {
     /// How long a client may take to send a request's headers; then its connection is
     /// closed. Also the longest a kept-alive connection may sit idle between requests.
     pub header_read_timeout: Duration,
+    /// The accounts' own static files (event images): `<media_dir>/<account>/<file>`,
+    /// served at `/media/<account>/<file>`. `None`: no files are served.
+    pub media_dir: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -59,6 +65,7 @@ impl Default for AppConfig {
             api_max_streams_per_key: 16,
             request_timeout: Duration::from_secs(90),
             header_read_timeout: Duration::from_secs(30),
+            media_dir: None,
         }
     }
 }
@@ -71,6 +78,7 @@ pub struct App {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: AppConfig,
     pub(crate) relay: Arc<RelayStatus>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// What the relay does now, for `/readyz`.
@@ -100,6 +108,7 @@ impl App {
             clock,
             config,
             relay: Arc::new(RelayStatus::default()),
+            metrics: Arc::default(),
         }
     }
 }

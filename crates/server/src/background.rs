@@ -46,14 +46,34 @@ async fn retention_loop(app: App, stopping: CancellationToken) {
             _ = tick.tick() => {}
         }
         match app.log.purge().await {
-            Ok(report) if report.deleted > 0 => {
-                tracing::info!(deleted = report.deleted, "retention purge");
+            Ok(report) => {
+                app.metrics.purge_runs.inc();
+                app.metrics.purged_items.inc_by(report.deleted);
+                if report.deleted > 0 {
+                    tracing::info!(deleted = report.deleted, "retention purge");
+                }
             }
-            Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "retention purge failed; retrying at the next tick")
             }
         }
+        record_retained(&app).await;
+    }
+}
+
+/// Metrics: what the log keeps, after the purge.
+async fn record_retained(app: &App) {
+    match app.log.stats().await {
+        Ok(stats) => {
+            let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            if let Some(items) = stats.items {
+                app.metrics.retained_items.set(gauge(items));
+            }
+            if let Some(bytes) = stats.bytes {
+                app.metrics.retained_bytes.set(gauge(bytes));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count the items the event log keeps"),
     }
 }
 

@@ -74,6 +74,7 @@ pub(crate) async fn relay_all(app: &App) -> Result<usize, RelayError> {
     let mut appended = 0;
     loop {
         let rows = app.shop.outbox_batch(BATCH).await?;
+        record_lag(app, rows.first());
         if rows.is_empty() {
             return Ok(appended);
         }
@@ -102,6 +103,9 @@ async fn relay_batch(app: &App, rows: Vec<OutboxRow>) -> Result<usize, RelayErro
         }
     }
     for (account, group) in groups {
+        // The kinds of the rows this append carries for the first time, for the metrics.
+        let kinds: Vec<(u64, String)> =
+            group.iter().map(|r| (r.row, r.item.kind.clone())).collect();
         let done = app.log.append_rows(&account, group).await?;
         if !done.already_carried.is_empty() {
             tracing::info!(
@@ -111,6 +115,34 @@ async fn relay_batch(app: &App, rows: Vec<OutboxRow>) -> Result<usize, RelayErro
             );
         }
         appended += done.ids.len();
+        record_appended(
+            app,
+            kinds
+                .into_iter()
+                .filter(|(row, _)| !done.already_carried.contains(row))
+                .map(|(_, kind)| kind)
+                .collect(),
+        );
     }
     Ok(appended)
+}
+
+/// Metrics: how old the oldest row waiting in the outbox is (0 when none waits).
+fn record_lag(app: &App, oldest: Option<&OutboxRow>) {
+    let lag_ms = oldest.map_or(0, |row| {
+        let now = i64::try_from(app.clock.now_ms()).unwrap_or(i64::MAX);
+        now.saturating_sub(row.ts.unix_ms()).max(0)
+    });
+    app.metrics.relay_lag.set(lag_ms as f64 / 1000.0);
+}
+
+/// Metrics: the actions just appended, by type.
+fn record_appended(app: &App, kinds: Vec<String>) {
+    app.metrics.items_appended.inc_by(kinds.len() as u64);
+    for kind in kinds {
+        app.metrics
+            .tracked_actions
+            .get_or_create(&crate::metrics::TypeLabel { r#type: kind })
+            .inc();
+    }
 }

@@ -223,9 +223,9 @@ async fn all_items(log: &EventLog) -> Vec<(String, String)> {
     page.items
         .iter()
         .map(|i| {
-            let item: serde_json::Value = serde_json::from_str(&i.json).unwrap();
+            let item: serde_json::Value = serde_json::from_str(i.json_str()).unwrap();
             (
-                i.kind.clone(),
+                i.kind.to_string(),
                 item["data"]["ref"].as_str().unwrap().to_owned(),
             )
         })

@@ -27,18 +27,17 @@ async fn shopper_with_tickets<'a>(shop: &'a TestShop, reference: &str, normal: u
     s
 }
 
-/// The customer, delivery and payment panels, then "Pay now": the provider's path.
+/// The checkout form with the customer, delivery and payment panels.
+const CHECKOUT: [(&str, &str); 4] = [
+    ("name", "Ann"),
+    ("email", "ann@example.org"),
+    ("deliveryscenario", "10000"),
+    ("paymentscenario", "10000"),
+];
+
+/// The checkout form, submitted: the provider's path.
 async fn to_the_provider(s: &mut Shopper<'_>) -> String {
-    s.submit(
-        "/shop/checkout/customer",
-        &[("name", "Ann"), ("email", "ann@example.org")],
-    )
-    .await;
-    s.submit("/shop/checkout/delivery", &[("deliveryscenario", "10000")])
-        .await;
-    s.submit("/shop/checkout/payment", &[("paymentscenario", "10000")])
-        .await;
-    let pay = s.post("/shop/checkout/pay", &[]).await;
+    let pay = s.post("/shop/checkout", &CHECKOUT).await;
     let psp = pay.location().to_owned();
     assert!(psp.contains("/psp/"), "{psp}");
     psp.trim_start_matches("/widgets/demo").to_owned()
@@ -71,7 +70,9 @@ async fn forged_forms_get_a_400_and_change_nothing() {
         ("/shop/basket/products", "product=10000&qty=1&qty=1"),
         ("/shop/basket/products", "product=10000&qty=01"),
         ("/shop/checkout/start", "extra=1"),
-        ("/shop/checkout/delivery", "deliveryscenario=010000"),
+        ("/shop/checkout", "deliveryscenario=010000"),
+        ("/shop/checkout", "name=a&name=b"),
+        ("/shop/language", "lang=fr"),
     ];
     for (path, body) in forged {
         let page = s.post_body(path, format!("csrf={csrf}&{body}")).await;
@@ -79,11 +80,7 @@ async fn forged_forms_get_a_400_and_change_nothing() {
         assert!(page.body.contains("form field"), "{}", page.body);
     }
     // Without the session's token, nothing is even read.
-    for path in [
-        "/shop/tickets",
-        "/shop/checkout/pay",
-        "/shop/basket/products",
-    ] {
+    for path in ["/shop/tickets", "/shop/checkout", "/shop/basket/products"] {
         let page = s.post_body(path, "event=10003&q_580=0".into()).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
         let page = s
@@ -147,7 +144,7 @@ async fn paying_twice_and_going_back_lead_to_the_paid_order() {
     let mut s = shopper_with_tickets(&shop, "twice", 2).await;
     let psp = to_the_provider(&mut s).await;
     // "Pay now" again: the same payment.
-    let again = s.post("/shop/checkout/pay", &[]).await;
+    let again = s.post("/shop/checkout", &CHECKOUT).await;
     assert_eq!(again.location(), format!("/widgets/demo{psp}"));
     s.visit(&format!("/widgets/demo{psp}")).await;
     let first = s.post(&psp, &[("outcome", "paid")]).await;

@@ -41,6 +41,21 @@ pub const DEMO_ACCOUNT: &str = "demo";
 /// The demo catalog: the example catalog of the repository.
 pub(crate) const DEMO_CATALOG: &str = include_str!("../../../examples/catalog.toml");
 
+/// The demo catalog's images, as (file name, bytes): they belong in the demo account's
+/// media folder (`<media dir>/demo/`).
+pub const DEMO_MEDIA: &[(&str, &[u8])] =
+    &[("dance.svg", include_bytes!("../../../examples/dance.svg"))];
+
+/// Writes [`DEMO_MEDIA`] into `<media_dir>/demo/`, creating it.
+pub fn write_demo_media(media_dir: &std::path::Path) -> std::io::Result<()> {
+    let dir = media_dir.join(DEMO_ACCOUNT);
+    std::fs::create_dir_all(&dir)?;
+    for (file, bytes) in DEMO_MEDIA {
+        std::fs::write(dir.join(file), bytes)?;
+    }
+    Ok(())
+}
+
 /// Idempotent: running it twice gives the same account and keys.
 pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
     let name = AccountName::parse(DEMO_ACCOUNT)
@@ -55,7 +70,7 @@ pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
         .into_iter()
         .map(|e| DemoEvent {
             id: e.id.to_string(),
-            name: e.name,
+            name: e.name.text,
         })
         .collect();
     let api = store.first_or_create_key(&name, KeyKind::Api).await?;

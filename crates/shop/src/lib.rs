@@ -21,18 +21,20 @@ mod storage;
 mod store;
 
 pub use catalog::{
-    Catalog, CatalogError, CatalogEvent, DeliveryScenario, EventInfo, EventOffer, ImportReport,
-    OfferLine, PaymentScenario, PriceType, Product, SalesChannel, TicketType, TicketTypePrice,
-    parse_catalog,
+    Catalog, CatalogError, CatalogEvent, DeliveryScenario, EventInfo, EventOffer, EventTime,
+    IMAGE_EXTENSIONS, ImportReport, OfferLine, Organiser, PaymentScenario, PriceType, Product,
+    SalesChannel, Text, TicketType, TicketTypePrice, Venue, Zone, image_type, parse_catalog,
 };
-pub use demo::{DEMO_ACCOUNT, DemoEvent, DemoSetup, KeyJson, demo_init};
+pub use demo::{
+    DEMO_ACCOUNT, DEMO_MEDIA, DemoEvent, DemoSetup, KeyJson, demo_init, write_demo_media,
+};
 pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
 pub use open::ShopBackend;
 pub use order::{
-    CustomerInfo, ExpiryReport, MAX_PRODUCTS, MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE,
-    OrderStatus, OrderView, PaymentOutcome, PaymentStatus, PaymentView, Quantities, Scenario,
-    SeatCount,
+    CheckoutDetails, CustomerInfo, ExpiryReport, FieldError, MAX_NAME_CHARS, MAX_PRODUCTS,
+    MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, OrderStatus, OrderView, PaymentOutcome,
+    PaymentStatus, PaymentView, Quantities, Scenario, SeatCount, plausible_code,
 };
 pub use outbox::{OutboxRow, RelayTurn};
 pub use postgres::{DatabaseUrl, DatabaseUrlError};

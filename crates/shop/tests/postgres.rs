@@ -78,7 +78,7 @@ async fn processes_starting_together_migrate_once() {
             .map(|row| row.get(0))
             .collect()
     });
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
 }
 
 /// Buyers spread over several stores, each with its own pool (as several processes
@@ -205,5 +205,61 @@ async fn demo_init_in_several_processes_at_once_sets_up_one_demo() {
     assert_eq!(
         stores[0].events(&demo).await.unwrap().len(),
         setups[0].events.len()
+    );
+}
+
+/// A database made by the first schema, with an event and orders in it, is migrated at
+/// open: the orders get distinct codes they can be found by, and the event reads back
+/// without a time (it was imported before catalogs had times).
+#[tokio::test]
+async fn a_database_of_the_first_schema_is_migrated() {
+    let Some(h) = postgres("a_database_of_the_first_schema_is_migrated") else {
+        return;
+    };
+    h.db.with_client(|client| {
+        client
+            .batch_execute(include_str!("../src/postgres/migrations/0001_shop.sql"))
+            .unwrap();
+        client
+            .batch_execute(
+                "CREATE TABLE schema_migrations (
+                     version BIGINT PRIMARY KEY,
+                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                 INSERT INTO schema_migrations (version) VALUES (1);
+                 INSERT INTO accounts (name, created_at) VALUES ('old', 0);
+                 INSERT INTO events (account_id, id, name, date, capacity)
+                     VALUES (1, 7, 'Old show', '2024-01-01', 10);
+                 INSERT INTO orders (account_id, session_id, saleschannel_id, status,
+                                     created_ms, expires_ms)
+                     VALUES (1, 's1', 1, 'confirmed', 0, 0), (1, 's2', 1, 'open', 0, 0);",
+            )
+            .unwrap();
+    });
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    let codes: Vec<(String, String)> = h.db.with_client(|client| {
+        client
+            .query("SELECT session_id, code FROM orders ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
+    });
+    assert_eq!(codes.len(), 2);
+    assert_ne!(codes[0].1, codes[1].1);
+    let old = protocol::AccountName::parse("old").unwrap();
+    for (session, code) in &codes {
+        assert_eq!(code.len(), 12, "{code}");
+        let order = store.order_by_code(&old, session, code).await.unwrap();
+        assert!(order.is_some(), "order {code} of {session}");
+    }
+    let events = store.events(&old).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].name.text, "Old show");
+    assert_eq!(events[0].time, None);
+    assert_eq!(events[0].venue.name, "");
+    assert_eq!(events[0].image, None);
+    assert_eq!(
+        store.organiser(&old).await.unwrap(),
+        shop::Organiser::default()
     );
 }

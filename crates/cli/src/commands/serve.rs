@@ -40,7 +40,9 @@ pub(crate) async fn run(
         .await?
         .with_reservation(args.reservation);
     let demo = if args.demo {
-        Some(shop::demo_init(&shop).await?)
+        let setup = shop::demo_init(&shop).await?;
+        super::admin::write_demo_media(data_dir)?;
+        Some(setup)
     } else {
         None
     };
@@ -65,9 +67,9 @@ pub(crate) async fn run(
         }
     };
     let log = EventLog::open(OpenOptions {
-        backend,
         retention: args.retention,
         clock: Arc::clone(&clock),
+        ..OpenOptions::new(backend)
     })
     .await
     .context(context)?;
@@ -76,6 +78,16 @@ pub(crate) async fn run(
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match &args.metrics_listen {
+        Some(metrics) => {
+            let listener = TcpListener::bind(metrics)
+                .await
+                .with_context(|| format!("binding the metrics address {metrics}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving metrics at /metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     tracing::info!(
         %addr,
         shop = %shop.location(),
@@ -145,10 +157,11 @@ pub(crate) async fn run(
         api_max_streams: args.api_max_streams,
         api_max_streams_per_key: args.api_max_streams_per_key,
         header_read_timeout: args.header_read_timeout,
+        media_dir: Some(super::admin::media_dir(data_dir)),
         ..AppConfig::default()
     };
     let app = App::new(shop, log, clock, config);
-    server::run(listener, app, shutdown::signal()).await?;
+    server::run_with_metrics(listener, metrics_listener, app, shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,13 +5,11 @@
 //! so the JSON is made once at append with a hole where the id goes, and a read puts the
 //! entry id back in front: one copy, never a parse.
 
-use std::sync::Arc;
-
 use ::redis::Value;
 use protocol::{ItemId, item_json};
 
 use crate::error::Error;
-use crate::item::{NewItem, StoredItem};
+use crate::item::NewItem;
 
 /// What `item_json` writes before the id of [`ItemId::ZERO`].
 const HEAD_OF_ZERO: &str = r#"{"id":"0""#;
@@ -24,13 +22,17 @@ pub(super) fn json_tail(item: &NewItem) -> Result<String, Error> {
         .ok_or_else(|| Error::Corrupt(format!("item JSON does not start with its id: {json}")))
 }
 
-/// The item's full JSON, as `item_json` would have made it with this id.
-fn full_json(id: ItemId, tail: &str) -> Arc<str> {
-    Arc::from(format!(r#"{{"id":"{id}"{tail}"#))
+/// One stream entry: the item's id, type, and its JSON after the id (a read puts
+/// `{"id":"<id>"` back in front).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub(super) id: ItemId,
+    pub(super) kind: String,
+    pub(super) tail: Vec<u8>,
 }
 
 /// The entries of an XRANGE/XREVRANGE reply, oldest first as Redis gave them.
-pub(super) fn entries(reply: Value) -> Result<Vec<StoredItem>, Error> {
+pub(super) fn entries(reply: Value) -> Result<Vec<Entry>, Error> {
     list(reply)?.into_iter().map(entry).collect()
 }
 
@@ -74,7 +76,7 @@ pub(super) fn appended(value: Value) -> Result<(Option<ItemId>, Vec<usize>), Err
     Ok((opt_id(first)?, skipped))
 }
 
-fn entry(value: Value) -> Result<StoredItem, Error> {
+fn entry(value: Value) -> Result<Entry, Error> {
     let mut parts = list(value)?.into_iter();
     let (Some(raw_id), Some(fields)) = (parts.next(), parts.next()) else {
         return Err(Error::Corrupt("a stream entry without id or fields".into()));
@@ -85,16 +87,12 @@ fn entry(value: Value) -> Result<StoredItem, Error> {
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         match bytes(&name)? {
             b"t" => kind = Some(text(value)?),
-            b"j" => tail = Some(text(value)?),
+            b"j" => tail = Some(blob(value)?),
             _ => {}
         }
     }
     match (kind, tail) {
-        (Some(kind), Some(tail)) => Ok(StoredItem {
-            id,
-            kind,
-            json: full_json(id, &tail),
-        }),
+        (Some(kind), Some(tail)) => Ok(Entry { id, kind, tail }),
         _ => Err(Error::Corrupt(format!("stream entry {id} lacks t or j"))),
     }
 }
@@ -119,6 +117,15 @@ fn bytes(value: &Value) -> Result<&[u8], Error> {
         Value::BulkString(b) => Ok(b),
         Value::SimpleString(s) => Ok(s.as_bytes()),
         other => Err(corrupt("a string", other)),
+    }
+}
+
+/// A string's bytes as sent (pages check them for UTF-8 once, as a whole).
+fn blob(value: Value) -> Result<Vec<u8>, Error> {
+    match value {
+        Value::BulkString(b) => Ok(b),
+        Value::SimpleString(s) => Ok(s.into_bytes()),
+        other => Err(corrupt("a string", &other)),
     }
 }
 
@@ -164,10 +171,8 @@ mod tests {
             assert_eq!(got.len(), 1);
             assert_eq!(got[0].id, id);
             assert_eq!(got[0].kind, item.kind);
-            assert_eq!(
-                &*got[0].json,
-                item_json(id, item.ts, &item.kind, &item.data)
-            );
+            let json = format!(r#"{{"id":"{id}"{}"#, String::from_utf8_lossy(&got[0].tail));
+            assert_eq!(json, item_json(id, item.ts, &item.kind, &item.data));
         }
     }
 

@@ -24,7 +24,7 @@ pub use config::{KeyPrefix, RedisConfigError, RedisUrl};
 
 use crate::clock::Clock;
 use crate::error::{Error, RedisError};
-use crate::item::NewItem;
+use crate::item::{LogStats, NewItem};
 use crate::store::{Bounds, BoxFuture, Scan, Scanned, Store};
 use crate::waiters::Waiters;
 use keys::{Keys, entry_id};
@@ -196,22 +196,15 @@ impl RedisStore {
             return Ok(0);
         }
         let mut conn = self.conn.clone();
-        let accounts: Vec<String> = ::redis::cmd("SMEMBERS")
-            .arg(self.keys.accounts())
-            .query_async(&mut conn)
-            .await
-            .map_err(Error::redis)?;
+        let accounts = self.accounts(&mut conn).await?;
         let horizon = entry_id(horizon);
         let mut deleted = 0;
         for chunk in accounts.chunks(PURGE_PIPELINE) {
             let mut pipe = ::redis::pipe();
             // EVALSHA in a pipeline does not load the script on NOSCRIPT: load it first.
             pipe.load_script(&self.purge).ignore();
-            for name in chunk {
-                let account = AccountName::parse(name).map_err(|_| {
-                    Error::Corrupt(format!("not an account name in the accounts set: {name}"))
-                })?;
-                let keys = self.keys.account(&account);
+            for account in chunk {
+                let keys = self.keys.account(account);
                 pipe.invoke_script(
                     self.purge
                         .key(&keys.stream)
@@ -224,6 +217,45 @@ impl RedisStore {
             deleted += counts.iter().sum::<u64>();
         }
         Ok(deleted)
+    }
+}
+
+impl RedisStore {
+    /// Every account ever appended to.
+    async fn accounts(&self, conn: &mut ConnectionManager) -> Result<Vec<AccountName>, Error> {
+        let names: Vec<String> = ::redis::cmd("SMEMBERS")
+            .arg(self.keys.accounts())
+            .query_async(conn)
+            .await
+            .map_err(Error::redis)?;
+        names
+            .iter()
+            .map(|name| {
+                AccountName::parse(name).map_err(|_| {
+                    Error::Corrupt(format!("not an account name in the accounts set: {name}"))
+                })
+            })
+            .collect()
+    }
+
+    /// The entries of every account's stream (XLEN is O(1)); the memory they take is
+    /// Redis's to report.
+    async fn count_items(&self) -> Result<LogStats, Error> {
+        let mut conn = self.conn.clone();
+        let accounts = self.accounts(&mut conn).await?;
+        let mut items = 0;
+        for chunk in accounts.chunks(PURGE_PIPELINE) {
+            let mut pipe = ::redis::pipe();
+            for account in chunk {
+                pipe.cmd("XLEN").arg(self.keys.account(account).stream);
+            }
+            let counts: Vec<u64> = pipe.query_async(&mut conn).await.map_err(Error::redis)?;
+            items += counts.iter().sum::<u64>();
+        }
+        Ok(LogStats {
+            items: Some(items),
+            bytes: None,
+        })
     }
 }
 
@@ -317,6 +349,10 @@ impl Store for RedisStore {
             let mut conn = self.conn.clone();
             read::bounds(&mut conn, &self.keys.account(&account), horizon).await
         })
+    }
+
+    fn stats(&self) -> BoxFuture<'_, Result<LogStats, Error>> {
+        Box::pin(self.count_items())
     }
 
     fn purge(&self, horizon: ItemId) -> BoxFuture<'_, Result<u64, Error>> {

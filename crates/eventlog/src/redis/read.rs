@@ -10,9 +10,10 @@ use ::redis::Value;
 use ::redis::aio::ConnectionManager;
 use protocol::ItemId;
 
-use super::codec;
+use super::codec::{self, Entry};
 use super::keys::{AccountKeys, entry_id};
 use crate::error::Error;
+use crate::item::{Kinds, PageCollector};
 use crate::store::{Bounds, Scan, Scanned};
 
 /// Entries fetched per round trip while a type filter skips items. Each is a few hundred
@@ -37,10 +38,12 @@ pub(super) async fn scan(
     let cap = scan.request.scan_cap();
     let filtered = scan.request.types.is_some();
     let mut out = Scanned::default();
+    let mut page = PageCollector::default();
+    let mut kinds = Kinds::default();
     let mut scanned = 0;
     let mut first = true;
     loop {
-        let stop = out.items.len() == limit || scanned == cap;
+        let stop = page.len() == limit || scanned == cap;
         // One more entry than could be used, so that a full page knows whether another
         // entry follows (`more`). Without a filter every entry scanned is an item.
         let count = if stop {
@@ -65,17 +68,22 @@ pub(super) async fn scan(
         };
         let fetched = entries.len();
         for item in entries {
-            if out.items.len() == limit || scanned == cap {
+            if page.len() == limit || scanned == cap {
                 out.more = true;
+                page.finish_into(&mut out)?;
                 return Ok(out);
             }
             scanned += 1;
             out.last_scanned = Some(item.id);
             if scan.request.wants(&item.kind) {
-                out.items.push(item);
+                page.push_owned(item.id, kinds.get(&item.kind), |json| {
+                    json.extend_from_slice(&item.tail);
+                    Ok(())
+                })?;
             }
         }
         if fetched < count {
+            page.finish_into(&mut out)?;
             return Ok(out);
         }
     }
@@ -88,7 +96,7 @@ async fn snapshot(
     keys: &AccountKeys,
     horizon: ItemId,
     range: Option<(ItemId, usize)>,
-) -> Result<(Bounds, Vec<crate::item::StoredItem>), Error> {
+) -> Result<(Bounds, Vec<Entry>), Error> {
     let mut pipe = ::redis::pipe();
     pipe.atomic();
     pipe.cmd("HGET").arg(&keys.meta).arg("deleted");
@@ -149,7 +157,7 @@ async fn range(
     stream: &str,
     start: &str,
     count: usize,
-) -> Result<Vec<crate::item::StoredItem>, Error> {
+) -> Result<Vec<Entry>, Error> {
     let reply: Value = ::redis::cmd("XRANGE")
         .arg(stream)
         .arg(start)

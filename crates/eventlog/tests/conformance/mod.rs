@@ -62,6 +62,7 @@ macro_rules! conformance_suite {
             carried_rows_are_recorded_and_never_appended_twice,
             concurrent_appends_of_the_same_rows_carry_each_once,
             accounts_are_separate,
+            stats_count_the_items_kept,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -123,7 +124,11 @@ fn filtered(start: StartAt, limit: usize, types: &[&str]) -> ReadRequest {
     }
 }
 
+/// The ids of a page, after checking that its joined form is its items, in order.
 fn ids(page: &ReadPage) -> Vec<ItemId> {
+    let joined: Vec<u8> = page.joined_items().join(&b',');
+    let items: Vec<&str> = page.items.iter().map(|i| i.json_str()).collect();
+    assert_eq!(String::from_utf8(joined).unwrap(), items.join(","));
     page.items.iter().map(|i| i.id).collect()
 }
 
@@ -250,8 +255,11 @@ pub(crate) async fn items_are_served_as_appended(h: &impl Harness) {
     assert_eq!(page.items.len(), 2);
     for ((stored, new), id) in page.items.iter().zip(&batch).zip(&got) {
         assert_eq!(stored.id, *id);
-        assert_eq!(stored.kind, new.kind);
-        assert_eq!(&*stored.json, item_json(*id, new.ts, &new.kind, &new.data));
+        assert_eq!(*stored.kind, *new.kind);
+        assert_eq!(
+            stored.json_str(),
+            item_json(*id, new.ts, &new.kind, &new.data)
+        );
     }
     assert_eq!(page.oldest_id, Some(got[0]));
     assert_eq!(log.oldest_id(&acct).await.unwrap(), Some(got[0]));
@@ -308,7 +316,7 @@ pub(crate) async fn type_filter_skips_but_advances_next_id(h: &impl Harness) {
         .await
         .unwrap();
     assert_eq!(ids(&page), [got[1], got[3]]);
-    assert!(page.items.iter().all(|i| i.kind == ADD_TICKETS));
+    assert!(page.items.iter().all(|i| &*i.kind == ADD_TICKETS));
     assert_eq!(page.next_id, got[3].successor());
     assert!(page.more);
     let page = log
@@ -925,16 +933,13 @@ pub(crate) async fn carried_rows_are_recorded_and_never_appended_twice(h: &impl 
         [first.ids.clone(), plain, again.ids.clone()].concat()
     );
     assert_eq!(
-        page.items
-            .iter()
-            .map(|i| i.kind.as_str())
-            .collect::<Vec<_>>(),
+        page.items.iter().map(|i| &*i.kind).collect::<Vec<_>>(),
         [PAGEVIEW, PAGEVIEW, ADD_TICKETS, ADD_TICKETS]
     );
     assert!(
-        page.items[3].json.contains(r#""data":{"n":2}"#),
+        page.items[3].json_str().contains(r#""data":{"n":2}"#),
         "{}",
-        page.items[3].json
+        page.items[3].json_str()
     );
 
     // A batch carried entirely appends nothing and uses up no id.
@@ -1008,4 +1013,20 @@ pub(crate) async fn accounts_are_separate(h: &impl Harness) {
     assert_eq!(log.carried(&a, &[1, 2, 3]).await.unwrap(), [1, 2]);
     assert_eq!(log.carried(&b, &[1, 2, 3]).await.unwrap(), [1, 2, 3]);
     assert_eq!(log.retention(), RETENTION);
+}
+
+pub(crate) async fn stats_count_the_items_kept(h: &impl Harness) {
+    let log = h.open(RETENTION).await;
+    let before = log.stats().await.unwrap().items.unwrap_or(0);
+    log.append(&account("counted"), items(PAGEVIEW, 5))
+        .await
+        .unwrap();
+    log.append(&account("counted-too"), items(PAGEVIEW, 2))
+        .await
+        .unwrap();
+    let stats = log.stats().await.unwrap();
+    assert_eq!(stats.items, Some(before + 7));
+    h.clock().advance(RETENTION + HOUR);
+    log.purge().await.unwrap();
+    assert_eq!(log.stats().await.unwrap().items, Some(0));
 }

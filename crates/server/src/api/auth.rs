@@ -9,6 +9,7 @@ use base64::Engine;
 use protocol::{AccountName, HmacAuthorization, Timestamp, constant_time_eq};
 use shop::{KeyKind, StoredKey};
 
+use super::api_keys::ApiKeys;
 use super::error::ApiError;
 use crate::App;
 
@@ -37,12 +38,13 @@ enum Credentials {
 /// Checks the request's credentials and that their key may read `path_account`.
 pub(crate) async fn authorize(
     app: &App,
+    keys: &ApiKeys,
     headers: &HeaderMap,
     path_account: &str,
 ) -> Result<Authorized, ApiError> {
     let key = match credentials(headers)? {
         Credentials::Basic { accesskey, secret } => {
-            let key = api_key(app, &accesskey).await?;
+            let key = api_key(app, keys, &accesskey).await?;
             if !constant_time_eq(key.pair.secretkey.expose().as_bytes(), secret.as_bytes()) {
                 return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
             }
@@ -50,7 +52,7 @@ pub(crate) async fn authorize(
         }
         Credentials::Hmac(auth) => {
             check_freshness(app, &auth.ts)?;
-            let key = api_key(app, &auth.key).await?;
+            let key = api_key(app, keys, &auth.key).await?;
             if !auth.verify(path_account, key.pair.secretkey.expose()) {
                 return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
             }
@@ -109,8 +111,8 @@ fn decode_basic(encoded: &str) -> Result<(String, String), ApiError> {
     Ok((accesskey.to_owned(), secret.to_owned()))
 }
 
-async fn api_key(app: &App, accesskey: &str) -> Result<StoredKey, ApiError> {
-    match app.shop.find_key(accesskey).await? {
+async fn api_key(app: &App, keys: &ApiKeys, accesskey: &str) -> Result<StoredKey, ApiError> {
+    match keys.find(app, accesskey).await? {
         // Widget keys sign widget URLs; they are no credential for tracking data.
         Some(key) if key.kind == KeyKind::Api => Ok(key),
         _ => Err(ApiError::Unauthorized(BAD_CREDENTIALS)),

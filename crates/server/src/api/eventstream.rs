@@ -3,14 +3,15 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use eventlog::{ReadPage, ReadRequest};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use eventlog::ReadRequest;
 use protocol::{EventstreamQuery, ItemId, StartAt};
 
 use super::ApiState;
 use super::auth::authorize;
 use super::error::ApiError;
+use super::page_body::page_response;
 
 pub(crate) async fn get(
     State(state): State<ApiState>,
@@ -20,7 +21,7 @@ pub(crate) async fn get(
 ) -> Result<Response, ApiError> {
     let entry = state.limits.enter()?;
     let Path(account) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let who = authorize(&state.app, &headers, &account).await?;
+    let who = authorize(&state.app, &state.keys, &headers, &account).await?;
     state.limits.check_rate(&who.accesskey)?;
     let account = who.account;
 
@@ -39,7 +40,7 @@ pub(crate) async fn get(
         }
         let admission = state.limits.admit_stream(entry, &who.accesskey)?;
         return Ok(super::sse::stream(
-            state.app.log.clone(),
+            &state.app,
             account,
             request,
             state.stopping.clone(),
@@ -49,9 +50,11 @@ pub(crate) async fn get(
     let _admission = state.limits.admit_request(entry, &who.accesskey)?;
 
     let log = &state.app.log;
+    let metrics = &state.app.metrics;
     let page = if query.wait.is_zero() {
         log.read(&account, &request).await?
     } else {
+        let _open = crate::metrics::Metrics::open(&metrics.long_polls);
         tokio::select! {
             page = log.read_wait(&account, &request, query.wait) => page?,
             // Shutting down: answer now with what there is instead of holding the
@@ -59,6 +62,7 @@ pub(crate) async fn get(
             _ = state.stopping.cancelled() => log.read(&account, &request).await?,
         }
     };
+    metrics.items_served.inc_by(page.items.len() as u64);
     Ok(page_response(&page))
 }
 
@@ -84,43 +88,4 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<ItemId>, ApiError> {
         return Ok(None);
     }
     value.parse().map(Some).map_err(|_| malformed())
-}
-
-fn page_response(page: &ReadPage) -> Response {
-    let items_len: usize = page.items.iter().map(|item| item.json.len() + 1).sum();
-    let mut body = String::with_capacity(items_len + 128);
-    body.push_str(r#"{"results":["#);
-    for (i, item) in page.items.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&item.json);
-    }
-    body.push_str(r#"],"nextid":""#);
-    body.push_str(&page.next_id.to_string());
-    body.push_str(r#"","moreresults":"#);
-    body.push_str(if page.more { "true" } else { "false" });
-    body.push_str(r#","oldestid":"#);
-    match page.oldest_id {
-        Some(id) => {
-            body.push('"');
-            body.push_str(&id.to_string());
-            body.push('"');
-        }
-        None => body.push_str("null"),
-    }
-    body.push_str(r#","gap":"#);
-    body.push_str(if page.gap { "true" } else { "false" });
-    body.push('}');
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body,
-    )
-        .into_response()
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes and the layers every request passes through.
 
+mod api_keys;
 mod auth;
 mod error;
 mod eventstream;
@@ -7,6 +8,7 @@ mod health;
 mod json_errors;
 mod key_slots;
 mod limits;
+mod page_body;
 mod sse;
 
 use axum::Router;
@@ -26,6 +28,7 @@ pub(crate) struct ApiState {
     pub(crate) app: App,
     pub(crate) stopping: CancellationToken,
     pub(crate) limits: std::sync::Arc<limits::Limits>,
+    pub(crate) keys: std::sync::Arc<api_keys::ApiKeys>,
 }
 
 /// Requests never need a body larger than this; bigger ones get 413 before any handler.
@@ -34,10 +37,12 @@ const MAX_BODY: usize = 64 * 1024;
 pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
     let limits = std::sync::Arc::new(limits::Limits::new(&app.config));
     let request_timeout = app.config.request_timeout;
+    let metrics = app.metrics.clone();
     let state = ApiState {
         app,
         stopping,
         limits,
+        keys: std::sync::Arc::default(),
     };
     let api = Router::new()
         .route("/api/1/{account}/eventstream", get(eventstream::get))
@@ -59,6 +64,11 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
         // Outside the layers above, so that their answers become JSON too.
         .layer(axum::middleware::from_fn(json_errors::json_errors))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost, so the status counted is the one the client got.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::http::track,
+        ))
 }
 
 /// The span of every request, API and pages: method and path, never the query string. A

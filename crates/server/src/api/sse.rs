@@ -5,6 +5,7 @@
 //! `event: gap` before the items after it.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -14,6 +15,8 @@ use futures_util::stream::{self, Stream, StreamExt};
 use protocol::{AccountName, ItemId, StartAt};
 
 use super::limits::Admission;
+use crate::App;
+use crate::metrics::{Metrics, OpenGuard};
 use tokio_util::sync::CancellationToken;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -23,23 +26,27 @@ struct Cursor {
     account: AccountName,
     request: ReadRequest,
     stopping: CancellationToken,
+    metrics: Arc<Metrics>,
     /// Held for as long as the stream is open: it counts as an open stream of its key.
     _admission: Admission,
+    _open: OpenGuard,
 }
 
 pub(crate) fn stream(
-    log: EventLog,
+    app: &App,
     account: AccountName,
     request: ReadRequest,
     stopping: CancellationToken,
     admission: Admission,
 ) -> Response {
     let cursor = Cursor {
-        log,
+        log: app.log.clone(),
         account,
         request,
         stopping,
+        metrics: Arc::clone(&app.metrics),
         _admission: admission,
+        _open: Metrics::open(&app.metrics.sse_streams),
     };
     Sse::new(events(cursor))
         .keep_alive(KeepAlive::new().interval(HEARTBEAT))
@@ -60,6 +67,7 @@ fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> {
                 return None;
             }
         };
+        cursor.metrics.items_served.inc_by(page.items.len() as u64);
         let mut out = Vec::with_capacity(page.items.len() + 1);
         if page.gap {
             out.push(Ok(gap_event(cursor.request.start, page.oldest_id)));
@@ -67,8 +75,8 @@ fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> {
         for item in &page.items {
             out.push(Ok(Event::default()
                 .id(item.id.to_string())
-                .event(item.kind.as_str())
-                .data(item.json.as_ref())));
+                .event(&*item.kind)
+                .data(item.json_str())));
         }
         cursor.request.start = StartAt::Id(page.next_id);
         Some((stream::iter(out), Some(cursor)))

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::{AccountName, NumId, widget_signature_valid};
 use shop::{Entry, KeyKind, WidgetSettings};
 
-use super::error::PageError;
+use super::error::{Missing, PageError};
 use super::params;
 use super::query::QueryParams;
 use super::session::{account_name, base_path, cookie_session, now, set_cookie};
@@ -33,7 +33,7 @@ pub(crate) async fn widget(
         "addtickets" => Landing::Tickets,
         "basket" => Landing::Basket,
         "checkout" => Landing::Checkout,
-        _ => return Err(PageError::NotFound("there is no such widget")),
+        _ => return Err(PageError::NotFound(Missing::Widget)),
     };
     let account = account_name(&account)?;
     let query = QueryParams::parse(query.as_deref())?;
@@ -60,7 +60,7 @@ pub(crate) async fn flow(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(PageError::NotFound("there is no such sales flow"));
+        return Err(PageError::NotFound(Missing::Flow));
     }
     let query = QueryParams::parse(query.as_deref())?;
     let how = Entering {
@@ -71,9 +71,6 @@ pub(crate) async fn flow(
     enter(&app, account, &query, how, &headers).await
 }
 
-const BAD_SIGNATURE: &str =
-    "this widget link is not signed correctly: ask the website that sent you here for a new link";
-
 async fn verify_signature(
     app: &App,
     account: &AccountName,
@@ -81,11 +78,11 @@ async fn verify_signature(
 ) -> Result<(), PageError> {
     let (Some(accesskey), Some(signature)) = (query.get("accesskey"), query.get("signature"))
     else {
-        return Err(PageError::Forbidden(BAD_SIGNATURE));
+        return Err(PageError::BadSignature);
     };
     let key = app.shop.find_key(accesskey).await?;
     let Some(key) = key.filter(|k| k.kind == KeyKind::Widget && &k.account == account) else {
-        return Err(PageError::Forbidden(BAD_SIGNATURE));
+        return Err(PageError::BadSignature);
     };
     let reference = query.reference().map(|r| ("ref", r.as_str()));
     let params = query
@@ -102,7 +99,7 @@ async fn verify_signature(
     ) {
         Ok(())
     } else {
-        Err(PageError::Forbidden(BAD_SIGNATURE))
+        Err(PageError::BadSignature)
     }
 }
 
@@ -148,7 +145,7 @@ async fn enter(
 ) -> Result<Response, PageError> {
     let landing = how.landing;
     if app.shop.account(&account).await?.is_none() {
-        return Err(PageError::NotFound("there is no shop here"));
+        return Err(PageError::NotFound(Missing::Shop));
     }
     let requested_channel = match query.get("saleschannelid") {
         Some(v) => Some(v.parse::<NumId>().map_err(|_| {
@@ -168,7 +165,7 @@ async fn enter(
     let event = settings.event;
     if let Some(event) = event {
         if app.shop.event_offer(&account, event).await?.is_none() {
-            return Err(PageError::NotFound("this event is not on sale"));
+            return Err(PageError::NotFound(Missing::Event));
         }
     } else if landing == Landing::Tickets {
         return Err(PageError::BadRequest("parameter event is required".into()));

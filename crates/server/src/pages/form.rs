@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::NumId;
 use shop::{PaymentOutcome, Quantities};
 
-use super::error::PageError;
+use super::error::{Missing, PageError};
 use super::i18n::rule_key;
 use super::session::{Shopper, shopper};
 use crate::App;
@@ -43,12 +43,12 @@ impl<F: FormBody + Send> FromRequest<App> for ShopForm<F> {
         let (mut parts, body) = req.into_parts();
         let path = RawPathParams::from_request_parts(&mut parts, app)
             .await
-            .map_err(|_| PageError::NotFound("there is no shop here"))?;
+            .map_err(|_| PageError::NotFound(Missing::Shop))?;
         let account = path
             .iter()
             .find(|(name, _)| *name == "account")
             .map(|(_, value)| value.to_owned())
-            .ok_or(PageError::NotFound("there is no shop here"))?;
+            .ok_or(PageError::NotFound(Missing::Shop))?;
         let is_form = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -212,39 +212,49 @@ impl FormBody for ProductForm {
     }
 }
 
-/// The customer panel; the rules check the values.
+/// The checkout form: the fields of the panels it shows. The page checks the values, so
+/// that it can say what is wrong next to each field.
 #[derive(Debug)]
-pub(crate) struct CustomerForm {
-    pub(crate) name: String,
-    pub(crate) email: String,
+pub(crate) struct CheckoutForm {
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) delivery: Option<NumId>,
+    pub(crate) payment: Option<NumId>,
 }
 
-impl FormBody for CustomerForm {
+impl FormBody for CheckoutForm {
     fn parse(fields: &mut Fields) -> Result<Self, PageError> {
-        Ok(CustomerForm {
-            name: fields.take("name").unwrap_or_default(),
-            email: fields.take("email").unwrap_or_default(),
+        Ok(CheckoutForm {
+            name: fields.take("name"),
+            email: fields.take("email"),
+            delivery: fields.optional_id("deliveryscenario")?,
+            payment: fields.optional_id("paymentscenario")?,
         })
     }
 }
 
-/// The delivery panel's choice.
+/// The language switch: the language, and the page to go back to.
 #[derive(Debug)]
-pub(crate) struct DeliveryForm(pub(crate) Option<NumId>);
-
-impl FormBody for DeliveryForm {
-    fn parse(fields: &mut Fields) -> Result<Self, PageError> {
-        Ok(DeliveryForm(fields.optional_id("deliveryscenario")?))
-    }
+pub(crate) struct LanguageForm {
+    pub(crate) lang: &'static str,
+    pub(crate) back: Option<String>,
 }
 
-/// The payment panel's choice.
-#[derive(Debug)]
-pub(crate) struct PaymentForm(pub(crate) Option<NumId>);
-
-impl FormBody for PaymentForm {
+impl FormBody for LanguageForm {
     fn parse(fields: &mut Fields) -> Result<Self, PageError> {
-        Ok(PaymentForm(fields.optional_id("paymentscenario")?))
+        let lang = match fields.take("lang").as_deref() {
+            Some("en") => "en",
+            Some("nl") => "nl",
+            _ => {
+                return Err(PageError::BadRequest(
+                    "form field lang must be en or nl".into(),
+                ));
+            }
+        };
+        Ok(LanguageForm {
+            lang,
+            back: fields.take("back"),
+        })
     }
 }
 

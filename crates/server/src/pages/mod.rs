@@ -10,15 +10,18 @@
 
 mod admission;
 mod checkout;
+mod current;
 mod entry;
 mod error;
 mod form;
 mod i18n;
+mod media;
 mod params;
 mod psp;
 mod query;
 mod session;
 mod shopping;
+mod tickets;
 mod views;
 
 pub(crate) use session::now;
@@ -54,25 +57,13 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route(
             "/widgets/{account}/shop/checkout",
-            get(checkout::checkout_page),
+            get(checkout::checkout_page).post(checkout::submit),
         )
         .route(
             "/widgets/{account}/shop/checkout/start",
             post(checkout::start),
         )
-        .route(
-            "/widgets/{account}/shop/checkout/customer",
-            post(checkout::customer),
-        )
-        .route(
-            "/widgets/{account}/shop/checkout/delivery",
-            post(checkout::delivery),
-        )
-        .route(
-            "/widgets/{account}/shop/checkout/payment",
-            post(checkout::payment),
-        )
-        .route("/widgets/{account}/shop/checkout/pay", post(checkout::pay))
+        .route("/widgets/{account}/shop/language", post(shopping::language))
         .route(
             "/widgets/{account}/psp/{token}",
             get(psp::page).post(psp::finish),
@@ -82,7 +73,11 @@ pub(crate) fn router(app: App) -> Router {
             get(psp::order_page),
         )
         .route("/widgets/{account}/shop/return", get(psp::return_page))
-        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            error::localize,
+        ))
+        .with_state(app.clone())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -92,7 +87,12 @@ pub(crate) fn router(app: App) -> Router {
             admission::limit,
         ));
     Router::new()
+        .route("/", get(media::home))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/favicon.svg", get(media::favicon))
+        .route("/favicon.ico", get(media::favicon))
+        .route("/media/{account}/{file}", get(media::file))
+        .with_state(app)
         .merge(pages)
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -1,26 +1,36 @@
-//! The built-in test payment provider, the order detail page the shopper comes back to,
-//! and the way back to the integrator's site.
+//! The built-in test payment provider, the order detail page the shopper comes back to
+//! (with a printable ticket per seat), and the way back to the integrator's site.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use protocol::NumId;
-use shop::{OnCompletion, OrderStatus, PaymentOutcome, PaymentStatus};
+use shop::{OnCompletion, OrderStatus, OrderView, PaymentOutcome, PaymentStatus, plausible_code};
 
-use super::error::PageError;
+use super::current::{catalog, events_of};
+use super::error::{Missing, PageError};
 use super::form::{OutcomeForm, ShopForm, back_with, redirect};
-use super::i18n::Texts;
+use super::i18n::money;
 use super::session::{Shopper, now, shopper};
-use super::views::{OrderPage, PspPage, SummaryLine};
+use super::tickets::printed_tickets;
+use super::views::{Frame, OrderPage, PspPage, ReturnPage, Step, Summary};
 use crate::App;
 
 fn valid_token(token: &str) -> Result<(), PageError> {
     if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
-        Err(PageError::NotFound("there is no such payment"))
+        Err(PageError::NotFound(Missing::Payment))
     }
+}
+
+/// The session's order `id` (payments name orders by id).
+async fn order_by_id(app: &App, shopper: &Shopper, id: NumId) -> Result<OrderView, PageError> {
+    app.shop
+        .order_of_session(&shopper.account, &shopper.session.id, id)
+        .await?
+        .ok_or(PageError::NotFound(Missing::Payment))
 }
 
 /// The provider's page: pay, cancel, or fail.
@@ -35,29 +45,36 @@ pub(crate) async fn page(
         .shop
         .payment(&shopper.account, &token)
         .await?
-        .ok_or(PageError::NotFound("there is no such payment"))?;
+        .ok_or(PageError::NotFound(Missing::Payment))?;
+    let order = order_by_id(&app, &shopper, payment.order_id).await?;
     if payment.status == PaymentStatus::Paid {
-        return Ok(after_paid(&shopper, payment.order_id));
+        return Ok(after_paid(&shopper, &order.code));
     }
+    let t = shopper.texts();
+    let catalog = catalog(&app, &shopper, &events_of(&order.state)).await?;
+    let here = format!("{}/psp/{token}", shopper.base);
     let page = PspPage {
-        t: shopper.texts(),
+        frame: shopper
+            .frame(&app, t.psp_title, Some(Step::Payment), here)
+            .await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
         token: &token,
-        order_id: payment.order_id,
-        amount: payment.amount,
+        order_code: order.code.clone(),
+        amount: money(payment.amount, t),
+        summary: Summary::new(&order.state, &catalog, t),
     };
     Ok(Html(page.render()?).into_response())
 }
 
 /// Where a paid order leads: its detail page, or the integrator's site with
 /// `oncompletion=return` when the return URL may be followed.
-fn after_paid(shopper: &Shopper, order: NumId) -> Response {
+fn after_paid(shopper: &Shopper, code: &str) -> Response {
     let settings = &shopper.session.settings;
     if settings.on_completion == OnCompletion::Return && settings.return_url().is_some() {
         redirect(format!("{}/shop/return", shopper.base))
     } else {
-        redirect(format!("{}/shop/order/{order}", shopper.base))
+        redirect(format!("{}/shop/order/{code}", shopper.base))
     }
 }
 
@@ -81,47 +98,70 @@ pub(crate) async fn finish(
         Err(e) => return back_with(&format!("{}/shop/basket", shopper.base), e),
     };
     match outcome {
-        PaymentOutcome::Paid => Ok(after_paid(&shopper, payment.order_id)),
+        PaymentOutcome::Paid => {
+            let order = order_by_id(&app, &shopper, payment.order_id).await?;
+            Ok(after_paid(&shopper, &order.code))
+        }
         PaymentOutcome::Cancelled => Ok(redirect(format!("{checkout}?msg=cancelled"))),
         PaymentOutcome::Failed => Ok(redirect(format!("{checkout}?msg=failed"))),
     }
 }
 
-/// The order detail page (`pageview` `orderdetail`).
+/// The order detail page (`pageview` `orderdetail`): what was bought, how the tickets
+/// arrive, how it was paid, and the tickets themselves.
 pub(crate) async fn order_page(
     State(app): State<App>,
-    Path((account, order)): Path<(String, String)>,
+    Path((account, code)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let order: NumId = order
-        .parse()
-        .map_err(|_| PageError::NotFound("there is no such order"))?;
+    if !plausible_code(&code) {
+        return Err(PageError::NotFound(Missing::Order));
+    }
     let view = app
         .shop
-        .order_of_session(&shopper.account, &shopper.session.id, order)
+        .order_by_code(&shopper.account, &shopper.session.id, &code)
         .await?
-        .ok_or(PageError::NotFound("there is no such order"))?;
+        .ok_or(PageError::NotFound(Missing::Order))?;
     app.shop
         .record_pageview(&shopper.session, "orderdetail", now(&app))
         .await?;
+    let t = shopper.texts();
+    let catalog = catalog(&app, &shopper, &events_of(&view.state)).await?;
+    let (deliveries, payments) = app.shop.scenarios(&shopper.account).await?;
+    let name_of = |found: Option<&shop::Text>| {
+        found.map_or_else(|| "—".to_owned(), |name| name.in_lang(t.lang).to_owned())
+    };
+    let delivery = name_of(
+        deliveries
+            .iter()
+            .find(|d| Some(d.id) == view.state.deliveryscenarioid)
+            .map(|d| &d.name),
+    );
+    let payment = name_of(
+        payments
+            .iter()
+            .find(|p| Some(p.id) == view.state.paymentscenarioid)
+            .map(|p| &p.name),
+    );
+    let confirmed = view.status == OrderStatus::Confirmed;
+    let here = format!("{}/shop/order/{code}", shopper.base);
+    let step = confirmed.then_some(Step::Done);
+    let title = format!("{} {}", t.order, view.code);
     let page = OrderPage {
-        t: shopper.texts(),
-        order_id: order,
-        confirmed: view.status == OrderStatus::Confirmed,
-        lines: SummaryLine::for_order(&view.state),
-        total: view.state.totalamount,
+        frame: shopper.frame(&app, title, step, here).await?,
+        code: &view.code,
+        confirmed,
+        expired: view.status == OrderStatus::Expired,
+        summary: Summary::new(&view.state, &catalog, t),
+        delivery,
+        email: view.customer_email.as_deref(),
         customer_name: view.customer_name.as_deref(),
+        payment,
+        tickets: printed_tickets(&view, &catalog, t),
         returnurl: shopper.session.settings.return_url(),
     };
     Ok(Html(page.render()?).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "return.html")]
-struct ReturnPage<'a> {
-    t: &'static Texts,
-    url: &'a str,
 }
 
 /// Back to the integrator's `returnurl`. A page of our own origin does it, because the
@@ -136,9 +176,10 @@ pub(crate) async fn return_page(
         .session
         .settings
         .return_url()
-        .ok_or(PageError::NotFound("this shop has no website to return to"))?;
+        .ok_or(PageError::NotFound(Missing::ReturnSite))?;
+    let t = shopper.texts();
     let page = ReturnPage {
-        t: shopper.texts(),
+        frame: Frame::new(t, t.back_to_site),
         url,
     };
     Ok(Html(page.render()?).into_response())

@@ -4,8 +4,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use protocol::{AccountName, Timestamp, constant_time_eq};
 use shop::Session;
 
-use super::error::PageError;
+use super::error::{Missing, PageError};
 use super::i18n::Texts;
+use super::views::{Frame, Step, Switch};
 use crate::App;
 
 pub(crate) const COOKIE: &str = "ts_session";
@@ -24,6 +25,29 @@ impl Shopper {
         Texts::for_lang(Some(&self.session.lang))
     }
 
+    /// The frame of a page of this shopper: the organiser, the language switch back to
+    /// `here` (a path of this account's pages) and, for a page of the purchase, the step.
+    pub(crate) async fn frame(
+        &self,
+        app: &App,
+        title: impl Into<String>,
+        step: Option<Step>,
+        here: String,
+    ) -> Result<Frame, PageError> {
+        let organiser = app.shop.organiser(&self.account).await?.name;
+        let frame = Frame::new(self.texts(), title)
+            .organiser(organiser)
+            .switch(Switch {
+                base: self.base.clone(),
+                csrf: self.session.csrf.clone(),
+                back: here,
+            });
+        Ok(match step {
+            Some(step) => frame.at(step),
+            None => frame,
+        })
+    }
+
     /// Refuses a form whose token is not this session's.
     pub(crate) fn check_csrf(&self, token: Option<&str>) -> Result<(), PageError> {
         let ok =
@@ -31,15 +55,13 @@ impl Shopper {
         if ok {
             Ok(())
         } else {
-            Err(PageError::Forbidden(
-                "this form has expired or did not come from this shop: reload the page and try again",
-            ))
+            Err(PageError::FormExpired)
         }
     }
 }
 
 pub(crate) fn account_name(raw: &str) -> Result<AccountName, PageError> {
-    AccountName::parse(raw).map_err(|_| PageError::NotFound("there is no shop here"))
+    AccountName::parse(raw).map_err(|_| PageError::NotFound(Missing::Shop))
 }
 
 pub(crate) fn base_path(account: &AccountName) -> String {

@@ -1,4 +1,4 @@
-//! Choosing tickets and the basket.
+//! Choosing tickets, the basket, and the language switch.
 
 use std::collections::HashMap;
 
@@ -9,35 +9,18 @@ use axum::response::{Html, IntoResponse, Response};
 use protocol::NumId;
 use shop::{Flow, MAX_PRODUCTS, OrderStatus};
 
-use super::error::PageError;
-use super::form::{ProductForm, ShopForm, TicketsForm, back_with, redirect, then_to};
+use super::current::{self, catalog, events_of, held_until, holds_anything, unpaid_order};
+use super::error::{Missing, PageError};
+use super::form::{LanguageForm, ProductForm, ShopForm, TicketsForm, back_with, redirect, then_to};
+use super::i18n::money;
 use super::session::{Shopper, now, shopper};
-use super::views::{BasketPage, ProductRow, TicketGroup, TicketRow, TicketsPage};
+use super::views::{
+    BasketPage, BasketTotals, Hero, InBasket, ProductRow, Step, TicketGroup, TicketRow, TicketsPage,
+};
 use crate::App;
 
 /// `?event=` and `?msg=` of the pages.
 pub(crate) type PageQuery = Query<HashMap<String, String>>;
-
-/// The session's order: `Ok(None)` when there is none or it is open-and-absent, the open
-/// order's view, or (as `Err`) the redirect to a paid order's detail page: once an order
-/// is paid, going back to a page of it shows that order, never an empty basket.
-pub(crate) async fn open_order_or_paid(
-    app: &App,
-    shopper: &Shopper,
-) -> Result<Result<Option<shop::OrderView>, Response>, PageError> {
-    let order = app
-        .shop
-        .current_order(&shopper.account, &shopper.session.id)
-        .await?;
-    Ok(match order {
-        Some(o) if o.status == OrderStatus::Confirmed => Err(redirect(format!(
-            "{}/shop/order/{}",
-            shopper.base, o.state.id
-        ))),
-        Some(o) if o.status == OrderStatus::Open => Ok(Some(o)),
-        _ => Ok(None),
-    })
-}
 
 /// The add-tickets page of one event (`pageview` `addtickets`).
 pub(crate) async fn tickets_page(
@@ -55,32 +38,45 @@ pub(crate) async fn tickets_page(
             None => shopper.session.settings.event,
         }
         .ok_or_else(|| PageError::BadRequest("parameter event is required".into()))?;
-    let order = match open_order_or_paid(&app, &shopper).await? {
-        Ok(order) => order,
+    let order = match unpaid_order(&app, &shopper).await? {
+        Ok(order) => current::open(order),
         Err(to_paid_order) => return Ok(to_paid_order),
     };
     let offer = app
         .shop
         .event_offer(&shopper.account, event)
         .await?
-        .ok_or(PageError::NotFound("this event is not on sale"))?;
+        .ok_or(PageError::NotFound(Missing::Event))?;
     app.shop
         .record_pageview(&shopper.session, "addtickets", now(&app))
         .await?;
     let t = shopper.texts();
+    let state = order.as_ref().map(|o| &o.state);
+    let held_here = state.map_or(0, |s| {
+        s.tickets.iter().filter(|l| l.eventid == event).count()
+    });
+    let here = format!("{}/shop/tickets?event={event}", shopper.base);
     let page = TicketsPage {
-        t,
+        frame: shopper
+            .frame(
+                &app,
+                offer.event.name.in_lang(t.lang),
+                Some(Step::Tickets),
+                here,
+            )
+            .await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
         event_id: event,
-        event_name: &offer.event.name,
-        event_date: &offer.event.date,
+        hero: Hero::new(&offer.event, shopper.account.as_str(), t),
         available: offer.event.available,
-        rows: TicketRow::for_offer(&offer, order.as_ref().map(|o| &o.state)),
+        sold_out: offer.event.available == 0 && held_here == 0,
+        rows: TicketRow::for_offer(&offer, state, t),
         message: t.message(query.get("msg").map(String::as_str)),
-        has_order: order
-            .as_ref()
-            .is_some_and(|o| !o.state.tickets.is_empty() || !o.state.products.is_empty()),
+        in_basket: state.filter(|s| holds_anything(s)).map(|s| InBasket {
+            count: s.tickets.len() + s.products.len(),
+            total: money(s.totalamount, t),
+        }),
         returnurl: shopper.session.settings.return_url(),
     };
     Ok(Html(page.render()?).into_response())
@@ -130,7 +126,7 @@ pub(crate) async fn set_tickets(
         Ok(order) => order,
         Err(e) => return back_with(&back, e),
     };
-    if order.tickets.is_empty() && order.products.is_empty() {
+    if !holds_anything(&order) {
         return Ok(redirect(back));
     }
     let basket = format!("{}/shop/basket", shopper.base);
@@ -152,7 +148,8 @@ pub(crate) async fn set_tickets(
     }
 }
 
-/// The basket (`pageview` `summary`): tickets per event, products, total, checkout.
+/// The basket (`pageview` `summary`): tickets per event with their date and venue,
+/// products, totals, checkout; or, when the reservation ran out, the way back.
 pub(crate) async fn basket_page(
     State(app): State<App>,
     Path(account): Path<String>,
@@ -160,40 +157,39 @@ pub(crate) async fn basket_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let order = match open_order_or_paid(&app, &shopper).await? {
-        Ok(order) => order.map(|o| o.state),
+    let order = match unpaid_order(&app, &shopper).await? {
+        Ok(order) => order,
         Err(to_paid_order) => return Ok(to_paid_order),
     };
     app.shop
         .record_pageview(&shopper.session, "summary", now(&app))
         .await?;
     let settings = &shopper.session.settings;
+    let t = shopper.texts();
+    let expired = order
+        .as_ref()
+        .is_some_and(|o| o.status == OrderStatus::Expired);
+    let state = order
+        .as_ref()
+        .filter(|o| o.status == OrderStatus::Open)
+        .map(|o| &o.state);
+    let events = state.map(events_of).unwrap_or_default();
+    let catalog = catalog(&app, &shopper, &events).await?;
 
-    let mut groups = Vec::new();
-    if let Some(order) = &order {
-        let mut events: Vec<NumId> = Vec::new();
-        for ticket in &order.tickets {
-            if !events.contains(&ticket.eventid) {
-                events.push(ticket.eventid);
-            }
-        }
-        for event in events {
-            if let Some(offer) = app.shop.event_offer(&shopper.account, event).await? {
-                groups.push(TicketGroup {
-                    event_id: event,
-                    event_name: offer.event.name.clone(),
-                    rows: TicketRow::for_offer(&offer, Some(order)),
-                });
-            }
-        }
-    }
-    let products = app
-        .shop
-        .products(&shopper.account)
-        .await?
-        .into_iter()
+    let groups = events
+        .iter()
+        .filter_map(|event| catalog.event(*event))
+        .map(|offer| TicketGroup {
+            event_id: offer.event.id,
+            card: super::views::EventCard::new(&offer.event, t),
+            rows: TicketRow::for_offer(offer, state, t),
+        })
+        .collect();
+    let products = catalog
+        .products
+        .iter()
         .map(|p| {
-            let qty = order.as_ref().map_or(0, |o| {
+            let qty = state.map_or(0, |o| {
                 o.products.iter().filter(|l| l.productid == p.id).count()
             });
             (p, qty)
@@ -201,25 +197,34 @@ pub(crate) async fn basket_page(
         .filter(|(p, qty)| *qty > 0 || settings.offers_product(p.id))
         .map(|(p, qty)| ProductRow {
             product_id: p.id,
-            name: p.name,
-            price: p.price,
+            name: p.name.in_lang(t.lang).to_owned(),
+            unit: money(p.price, t),
             qty,
             max: MAX_PRODUCTS,
         })
         .collect();
-    let t = shopper.texts();
+    // The expired order's event, else the entry's: where to choose tickets again.
+    let tickets_event = order
+        .as_ref()
+        .and_then(|o| events_of(&o.state).first().copied())
+        .or(settings.event);
+    let here = format!("{}/shop/basket", shopper.base);
     let page = BasketPage {
-        t,
+        frame: shopper
+            .frame(&app, t.basket, Some(Step::Basket), here)
+            .await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
         groups,
         products,
-        total: order
-            .as_ref()
-            .map_or(protocol::Money::ZERO, |o| o.totalamount),
-        empty: order
-            .as_ref()
-            .is_none_or(|o| o.tickets.is_empty() && o.products.is_empty()),
+        totals: state
+            .filter(|o| holds_anything(o))
+            .map(|o| BasketTotals::new(o, t)),
+        empty: state.is_none_or(|o| !holds_anything(o)),
+        expired,
+        tickets_url: tickets_event
+            .map(|event| format!("{}/shop/tickets?event={event}", shopper.base)),
+        held_until: order.as_ref().and_then(|o| held_until(o, &catalog)),
         edit: settings.edit,
         message: t.message(query.get("msg").map(String::as_str)),
         returnurl: settings.return_url(),
@@ -266,4 +271,63 @@ pub(crate) async fn basket_products(
         )
         .await;
     then_to(result, basket)
+}
+
+/// The language switch: the session's language changes (the basket stays) and the
+/// shopper goes back to the page they were on.
+pub(crate) async fn language(
+    State(app): State<App>,
+    ShopForm { shopper, form }: ShopForm<LanguageForm>,
+) -> Result<Response, PageError> {
+    app.shop
+        .set_language(&shopper.account, &shopper.session.id, form.lang, now(&app))
+        .await?;
+    let back = form
+        .back
+        .filter(|back| safe_back(&shopper.base, back))
+        .unwrap_or_else(|| format!("{}/shop/basket", shopper.base));
+    Ok(redirect(back))
+}
+
+/// Whether `back` is a page of this account's shop: the language switch never sends a
+/// shopper anywhere else.
+fn safe_back(base: &str, back: &str) -> bool {
+    back.len() <= 512
+        && back
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
+        && !back.contains("//")
+        && !back.contains("..")
+        && back
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.?=&".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_switch_only_goes_back_into_the_shop() {
+        let base = "/widgets/demo";
+        for ok in [
+            "/widgets/demo/shop/basket",
+            "/widgets/demo/shop/tickets?event=10003",
+            "/widgets/demo/psp/0123abcd",
+        ] {
+            assert!(safe_back(base, ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/widgets/demo//evil.example",
+            "/widgets/other/shop/basket",
+            "/widgets/demox/shop",
+            "/widgets/demo/../other",
+            "/widgets/demo/shop\\x",
+            "",
+        ] {
+            assert!(!safe_back(base, bad), "{bad}");
+        }
+    }
 }

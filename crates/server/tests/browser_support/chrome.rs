@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use fantoccini::cookies::Cookie;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+
+use super::cdp::Cdp;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -188,6 +191,86 @@ impl Browser {
 
     pub(crate) async fn cookies(&self) -> Vec<Cookie<'static>> {
         self.client.get_all_cookies().await.unwrap()
+    }
+
+    pub(crate) async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.find(css).await.attr(name).await.unwrap()
+    }
+
+    /// Runs a script in the page (only to spoil a page on purpose: the shop has none).
+    pub(crate) async fn run(&self, script: &str) {
+        self.client.execute(script, vec![]).await.unwrap();
+    }
+
+    pub(crate) async fn count(&self, css: &str) -> usize {
+        self.client.find_all(Locator::Css(css)).await.unwrap().len()
+    }
+
+    /// A Chrome DevTools command.
+    pub(crate) async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// The viewport of a desktop browser or of a phone (touch, mobile layout).
+    pub(crate) async fn viewport(&self, width: u32, height: u32, phone: bool) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": phone }),
+        )
+        .await;
+    }
+
+    /// Emulates `prefers-color-scheme`.
+    pub(crate) async fn color_scheme(&self, dark: bool) {
+        let value = if dark { "dark" } else { "light" };
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
+        )
+        .await;
+    }
+
+    /// The whole page (not just the viewport) as a PNG file.
+    pub(crate) async fn screenshot(&self, path: &Path) {
+        let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let size = &metrics["cssContentSize"];
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1 },
+                }),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    /// The page's accessibility problems in light and in dark mode (see `audit.js`).
+    pub(crate) async fn audit(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for dark in [false, true] {
+            self.color_scheme(dark).await;
+            let found = self
+                .client
+                .execute(include_str!("audit.js"), vec![])
+                .await
+                .unwrap();
+            let mode = if dark { "dark" } else { "light" };
+            for problem in found.as_array().unwrap() {
+                problems.push(format!("{mode}: {}", problem.as_str().unwrap()));
+            }
+        }
+        self.color_scheme(false).await;
+        problems
     }
 
     /// Every page: no error page, nothing that runs or loads from elsewhere, and no

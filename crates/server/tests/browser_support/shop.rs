@@ -38,7 +38,13 @@ impl Shop {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::new(store, log, Arc::new(SystemClock), AppConfig::default());
+        let media = dir.path().join("media");
+        shop::write_demo_media(&media).unwrap();
+        let config = AppConfig {
+            media_dir: Some(media),
+            ..AppConfig::default()
+        };
+        let app = App::new(store, log, Arc::new(SystemClock), config);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(server::run(listener, app, async move {
             let _ = stopped.await;
@@ -53,10 +59,11 @@ impl Shop {
         }
     }
 
-    /// The public sales-flow link of the demo event, as an integrator hands it out.
-    pub(crate) fn saleslink(&self, reference: &str) -> String {
+    /// The public sales-flow link of the demo event in `lang`, as an integrator hands
+    /// it out.
+    pub(crate) fn saleslink(&self, lang: &str, reference: &str) -> String {
         format!(
-            "{}/widgets/demo/flow/saleslink?event=10003&l=en&ref={reference}",
+            "{}/widgets/demo/flow/saleslink?event=10003&l={lang}&ref={reference}",
             self.base
         )
     }

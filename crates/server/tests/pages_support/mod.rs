@@ -21,6 +21,8 @@ pub(crate) struct TestShop {
     pub(crate) store: ShopStore,
     _stop: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
+    /// The account images the pages serve.
+    _media: tempfile::TempDir,
 }
 
 /// The shop, with a page rate limit no test of the pages reaches unless it means to.
@@ -52,6 +54,12 @@ pub(crate) async fn spawn_shop_on(store: ShopStore, log: EventLog, config: AppCo
     let demo = shop::demo_init(&store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let media = tempfile::tempdir().unwrap();
+    shop::write_demo_media(media.path()).unwrap();
+    let config = AppConfig {
+        media_dir: Some(media.path().to_owned()),
+        ..config
+    };
     let app = App::new(store.clone(), log, Arc::new(SystemClock), config);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server::run(listener, app, async move {
@@ -67,6 +75,7 @@ pub(crate) async fn spawn_shop_on(store: ShopStore, log: EventLog, config: AppCo
             .unwrap(),
         _stop: stop,
         _dir: None,
+        _media: media,
     }
 }
 
@@ -205,7 +214,20 @@ impl TestShop {
         items
     }
 
+    /// Every item of the stream once the relay has moved everything committed so far:
+    /// the actions of every request that has been answered.
     pub(crate) async fn read_all(&self) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.store.outbox_len().await.unwrap() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(
+            self.store.outbox_len().await.unwrap(),
+            0,
+            "the relay did not drain the outbox"
+        );
         self.items_since("0").await.0
     }
 

@@ -9,7 +9,9 @@ use protocol::{Money, NumId};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::image::{IMAGE_EXTENSIONS, image_type};
 use super::model::*;
+use super::time::{EventTime, Zone, parse_instant};
 
 /// A problem in a catalog file, at a 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +35,9 @@ impl fmt::Display for CatalogError {
 #[serde(deny_unknown_fields)]
 struct FileCatalog {
     default_saleschannel: Option<Spanned<u64>>,
+    organiser: Option<Spanned<String>>,
+    terms_url: Option<Spanned<String>>,
+    privacy_url: Option<Spanned<String>>,
     #[serde(default)]
     return_hosts: Vec<Spanned<String>>,
     #[serde(default)]
@@ -54,6 +59,7 @@ struct FileCatalog {
 struct FileNamed {
     id: Spanned<u64>,
     name: Spanned<String>,
+    name_nl: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -61,8 +67,16 @@ struct FileNamed {
 struct FileEvent {
     id: Spanned<u64>,
     name: Spanned<String>,
-    #[serde(default)]
-    date: String,
+    name_nl: Option<Spanned<String>>,
+    /// Replaced by `start`; read only to say so.
+    date: Option<Spanned<String>>,
+    start: Spanned<String>,
+    end: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    venue: FileVenue,
+    description: Option<Spanned<String>>,
+    description_nl: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
     capacity: u32,
     #[serde(default)]
     tickettypes: Vec<FileTicketType>,
@@ -70,9 +84,17 @@ struct FileEvent {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FileVenue {
+    name: Spanned<String>,
+    address: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileTicketType {
     id: Spanned<u64>,
     name: Spanned<String>,
+    name_nl: Option<Spanned<String>>,
     #[serde(default)]
     prices: Vec<FilePrice>,
 }
@@ -91,6 +113,7 @@ struct FilePrice {
 struct FileProduct {
     id: Spanned<u64>,
     name: Spanned<String>,
+    name_nl: Option<Spanned<String>>,
     producttype: u64,
     price: Spanned<String>,
 }
@@ -159,6 +182,83 @@ impl Source<'_> {
         Ok(trimmed.to_owned())
     }
 
+    /// A name with its optional Dutch translation (`name_nl`).
+    fn text(
+        &self,
+        name: &Spanned<String>,
+        nl: Option<&Spanned<String>>,
+    ) -> Result<Text, CatalogError> {
+        Ok(Text {
+            text: self.name(name)?,
+            nl: nl.map(|nl| self.name(nl)).transpose()?,
+        })
+    }
+
+    /// An optional text; absent or blank is empty.
+    fn optional_text(
+        &self,
+        text: Option<&Spanned<String>>,
+        nl: Option<&Spanned<String>>,
+    ) -> Result<Text, CatalogError> {
+        let text = text.map_or("", |t| t.get_ref().trim()).to_owned();
+        if text.is_empty()
+            && let Some(nl) = nl
+        {
+            return Err(self.error(nl.span(), "a translation of a text that is not there"));
+        }
+        Ok(Text {
+            text,
+            nl: nl.map(|nl| self.name(nl)).transpose()?,
+        })
+    }
+
+    fn url(&self, value: Option<&Spanned<String>>) -> Result<Option<String>, CatalogError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let url = value.get_ref().trim();
+        let scheme = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(self.error(
+                value.span(),
+                format!(
+                    "{url:?} is not a web address: write it like \"https://example.org/terms\""
+                ),
+            ));
+        }
+        Ok(Some(url.to_owned()))
+    }
+
+    fn time(&self, event: &FileEvent) -> Result<EventTime, CatalogError> {
+        if let Some(date) = &event.date {
+            return Err(self.error(
+                date.span(),
+                "date is no longer read: give start as a date-time with its offset, \
+                 like start = \"2026-12-12T20:00:00+01:00\"",
+            ));
+        }
+        let zone = event
+            .timezone
+            .as_ref()
+            .map(|tz| Zone::parse(tz.get_ref().trim()).map_err(|e| self.error(tz.span(), e)))
+            .transpose()?;
+        let (start, zone) = parse_instant(event.start.get_ref(), zone.as_ref())
+            .map_err(|e| self.error(event.start.span(), e))?;
+        let end = match &event.end {
+            None => None,
+            Some(end) => {
+                let (instant, _) = parse_instant(end.get_ref(), Some(&zone))
+                    .or_else(|_| parse_instant(end.get_ref(), None))
+                    .map_err(|e| self.error(end.span(), e))?;
+                if instant <= start {
+                    return Err(self.error(end.span(), "end must be after start"));
+                }
+                Some(instant)
+            }
+        };
+        Ok(EventTime { start, end, zone })
+    }
+
     fn money(&self, value: &Spanned<String>) -> Result<Money, CatalogError> {
         let money: Money = value.get_ref().parse().map_err(|_| {
             self.error(
@@ -178,11 +278,16 @@ impl Source<'_> {
     fn named<T>(
         &self,
         entries: &[FileNamed],
-        make: impl Fn(NumId, String) -> T,
+        make: impl Fn(NumId, Text) -> T,
     ) -> Result<Vec<T>, CatalogError> {
         entries
             .iter()
-            .map(|e| Ok(make(NumId(*e.id.get_ref()), self.name(&e.name)?)))
+            .map(|e| {
+                Ok(make(
+                    NumId(*e.id.get_ref()),
+                    self.text(&e.name, e.name_nl.as_ref())?,
+                ))
+            })
             .collect()
     }
 }
@@ -291,14 +396,38 @@ pub fn parse_catalog(text: &str) -> Result<Catalog, CatalogError> {
             }
             tickettypes.push(TicketType {
                 id: NumId(*tt.id.get_ref()),
-                name: src.name(&tt.name)?,
+                name: src.text(&tt.name, tt.name_nl.as_ref())?,
                 prices,
             });
         }
+        let image = event
+            .image
+            .as_ref()
+            .map(|image| {
+                let file = image.get_ref().trim();
+                image_type(file).map(|_| file.to_owned()).ok_or_else(|| {
+                    src.error(
+                        image.span(),
+                        format!(
+                            "{file:?} is not an image file name: a name without folders, \
+                             ending in {}",
+                            IMAGE_EXTENSIONS.join(", ")
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
         events.push(CatalogEvent {
             id: NumId(*event.id.get_ref()),
-            name: src.name(&event.name)?,
-            date: event.date.trim().to_owned(),
+            name: src.text(&event.name, event.name_nl.as_ref())?,
+            time: src.time(event)?,
+            venue: Venue {
+                name: src.name(&event.venue.name)?,
+                address: src.name(&event.venue.address)?,
+            },
+            description: src
+                .optional_text(event.description.as_ref(), event.description_nl.as_ref())?,
+            image,
             capacity: event.capacity,
             tickettypes,
         });
@@ -319,7 +448,7 @@ pub fn parse_catalog(text: &str) -> Result<Catalog, CatalogError> {
             }
             Ok(Product {
                 id: NumId(*p.id.get_ref()),
-                name: src.name(&p.name)?,
+                name: src.text(&p.name, p.name_nl.as_ref())?,
                 producttype: NumId(p.producttype),
                 price: src.money(&p.price)?,
             })
@@ -341,6 +470,15 @@ pub fn parse_catalog(text: &str) -> Result<Catalog, CatalogError> {
             name,
         })?,
         return_hosts,
+        organiser: Organiser {
+            name: file
+                .organiser
+                .as_ref()
+                .map(|name| src.name(name))
+                .transpose()?,
+            terms_url: src.url(file.terms_url.as_ref())?,
+            privacy_url: src.url(file.privacy_url.as_ref())?,
+        },
     })
 }
 
@@ -358,9 +496,23 @@ mod tests {
         assert_eq!(catalog.pricetypes.len(), 2);
         assert_eq!(catalog.deliveryscenarios.len(), 2);
         assert_eq!(catalog.paymentscenarios.len(), 2);
-        assert!(catalog.products.iter().any(|p| p.name.contains("voucher")));
+        assert!(
+            catalog
+                .products
+                .iter()
+                .any(|p| p.name.text.contains("voucher"))
+        );
+        let dance = &catalog.events[0];
+        assert_eq!(dance.name.in_lang("nl"), "Dansvoorstelling 2");
+        assert_eq!(dance.name.in_lang("en"), "Dance performance 2");
+        assert_eq!(dance.time.start.to_string(), "2026-12-12T19:00:00Z");
+        assert_eq!(dance.time.zone.name(), "Europe/Brussels");
+        assert_eq!(dance.image.as_deref(), Some("dance.svg"));
+        assert!(!dance.venue.address.is_empty());
+        assert!(catalog.organiser.terms_url.is_some());
+        assert!(catalog.organiser.privacy_url.is_some());
         for event in &catalog.events {
-            assert!(!event.tickettypes.is_empty(), "{}", event.name);
+            assert!(!event.tickettypes.is_empty(), "{}", event.name.text);
         }
     }
 
@@ -369,6 +521,8 @@ mod tests {
     }
 
     const CHANNEL: &str = "[[saleschannels]]\nid = 1\nname = \"Web\"\n";
+    /// The two lines every event needs besides its id, name and capacity.
+    const WHEN: &str = "start = \"2026-12-12T20:00:00+01:00\"\nvenue = { name = \"Hall\", address = \"Street 1\" }\n";
 
     #[test]
     fn syntax_errors_name_the_line() {
@@ -376,8 +530,14 @@ mod tests {
             "{CHANNEL}\n[[events]]\nid = 5\nname = \"x\"\ncapacity = ten\n"
         ));
         assert_eq!(e.line, 8, "{e}");
-        let e = error_of(&format!("{CHANNEL}[[events]]\nid = 5\nname = \"x\"\n"));
+        let e = error_of(&format!(
+            "{CHANNEL}[[events]]\nid = 5\nname = \"x\"\n{WHEN}"
+        ));
         assert!(e.message.contains("capacity"), "{e}");
+        let e = error_of(&format!(
+            "{CHANNEL}[[events]]\nid = 5\nname = \"x\"\ncapacity = 1\n"
+        ));
+        assert!(e.message.contains("start"), "{e}");
         let e = error_of(&format!("{CHANNEL}colour = \"red\"\n"));
         assert_eq!(e.line, 4, "{e}");
         assert!(e.message.contains("colour"), "{e}");
@@ -386,10 +546,10 @@ mod tests {
     #[test]
     fn semantic_errors_name_the_line() {
         let text = format!(
-            "{CHANNEL}[[pricetypes]]\nid = 7\nname = \"Normal\"\n\n[[events]]\nid = 5\nname = \"Show\"\ncapacity = 10\n[[events.tickettypes]]\nid = 9\nname = \"Seat\"\n[[events.tickettypes.prices]]\nid = 11\npricetype = 8\nprice = \"10\"\n"
+            "{CHANNEL}[[pricetypes]]\nid = 7\nname = \"Normal\"\n\n[[events]]\nid = 5\nname = \"Show\"\n{WHEN}capacity = 10\n[[events.tickettypes]]\nid = 9\nname = \"Seat\"\n[[events.tickettypes.prices]]\nid = 11\npricetype = 8\nprice = \"10\"\n"
         );
         let e = error_of(&text);
-        assert_eq!(e.line, 17, "{e}");
+        assert_eq!(e.line, 19, "{e}");
         assert!(e.message.contains("price type 8"), "{e}");
 
         let e = error_of(
@@ -397,7 +557,7 @@ mod tests {
                 .replace("pricetype = 8", "pricetype = 7")
                 .replace("\"10\"", "\"ten\""),
         );
-        assert_eq!(e.line, 18, "{e}");
+        assert_eq!(e.line, 20, "{e}");
         assert!(e.message.contains("not an amount"), "{e}");
 
         let e = error_of(&format!(
@@ -418,7 +578,7 @@ mod tests {
         assert_eq!(e.line, 6, "{e}");
 
         let e = error_of(&format!(
-            "{CHANNEL}[[events]]\nid = 9223372036854775808\nname = \"x\"\ncapacity = 1\n"
+            "{CHANNEL}[[events]]\nid = 9223372036854775808\nname = \"x\"\n{WHEN}capacity = 1\n"
         ));
         assert_eq!(e.line, 5, "{e}");
         assert!(e.message.contains("too large"), "{e}");
@@ -438,5 +598,66 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(ok.return_hosts, ["shop.example", "localhost:8080"]);
+    }
+
+    #[test]
+    fn event_details_are_checked_where_they_are_written() {
+        let event = |lines: &str| {
+            format!("{CHANNEL}[[events]]\nid = 5\nname = \"Show\"\n{lines}capacity = 1\n")
+        };
+        let venue = "venue = { name = \"Hall\", address = \"Street 1\" }\n";
+        let cases = [
+            (
+                "date = \"Sat 12 Dec\"\nstart = \"2026-12-12T20:00:00+01:00\"\n",
+                "no longer read",
+            ),
+            ("start = \"12 Dec 2026\"\n", "not a date-time"),
+            ("start = \"2026-12-12T20:00\"\n", "no offset"),
+            (
+                "start = \"2026-12-12T20:00\"\ntimezone = \"Mars/Base\"\n",
+                "time zone name",
+            ),
+            (
+                "start = \"2026-12-12T20:00:00+01:00\"\nend = \"2026-12-12T19:00:00+01:00\"\n",
+                "after start",
+            ),
+            (
+                "start = \"2026-12-12T20:00:00+01:00\"\nimage = \"../x.png\"\n",
+                "image file name",
+            ),
+            (
+                "start = \"2026-12-12T20:00:00+01:00\"\nname_nl = \" \"\n",
+                "empty",
+            ),
+            (
+                "start = \"2026-12-12T20:00:00+01:00\"\ndescription_nl = \"Tekst\"\n",
+                "not there",
+            ),
+        ];
+        for (lines, message) in cases {
+            let e = error_of(&event(&format!("{lines}{venue}")));
+            let last = 6 + lines.matches('\n').count();
+            assert!(e.line >= 7 && e.line <= last, "{lines}: {e}");
+            assert!(e.message.contains(message), "{lines}: {e}");
+        }
+        let e = error_of(&event("start = \"2026-12-12T20:00:00+01:00\"\n"));
+        assert!(e.message.contains("venue"), "{e}");
+
+        let ok = parse_catalog(&event(&format!(
+            "start = \"2026-12-12T20:00\"\nend = \"2026-12-12T22:00\"\ntimezone = \"Europe/Brussels\"\n{venue}"
+        )))
+        .unwrap();
+        let time = &ok.events[0].time;
+        assert_eq!(time.end.unwrap().to_string(), "2026-12-12T21:00:00Z");
+        assert_eq!(
+            time.local_start().datetime().to_string(),
+            "2026-12-12T20:00:00"
+        );
+
+        for bad in ["terms_url = \"ftp://x\"", "privacy_url = \"https://a b\""] {
+            let e = error_of(&format!("{bad}\n{CHANNEL}"));
+            assert_eq!(e.line, 1, "{bad}: {e}");
+            assert!(e.message.contains("web address"), "{e}");
+        }
     }
 }

@@ -1,16 +1,21 @@
-//! The catalog of an account: events with their capacity, ticket types and their prices,
-//! price types, products, sales channels, delivery and payment scenarios.
+//! The catalog of an account: events with their capacity, time, venue and description,
+//! ticket types and their prices, price types, products, sales channels, delivery and
+//! payment scenarios, and the organiser's name and policies.
 //!
 //! It is written as a TOML file (see `examples/catalog.toml`), checked here into a
 //! [`Catalog`] whose references all resolve, and imported into the shop store.
 
 mod file;
+mod image;
 mod model;
 pub(crate) mod store;
+mod time;
 
 pub use file::{CatalogError, parse_catalog};
+pub use image::{IMAGE_EXTENSIONS, image_type};
 pub use model::{
-    Catalog, CatalogEvent, DeliveryScenario, PaymentScenario, PriceType, Product, SalesChannel,
-    TicketType, TicketTypePrice,
+    Catalog, CatalogEvent, DeliveryScenario, Organiser, PaymentScenario, PriceType, Product,
+    SalesChannel, Text, TicketType, TicketTypePrice, Venue,
 };
 pub use store::{EventInfo, EventOffer, ImportReport, OfferLine};
+pub use time::{EventTime, Zone};

@@ -3,7 +3,8 @@
 
 use protocol::{AccountName, Money, NumId};
 
-use super::model::{Catalog, DeliveryScenario, PaymentScenario, Product};
+use super::model::{Catalog, DeliveryScenario, Organiser, PaymentScenario, Product, Text, Venue};
+use super::time::EventTime;
 use crate::storage::{AccountId, NamedKind, Tx};
 use crate::store::account_id;
 use crate::{Error, Scenario, ShopStore};
@@ -21,8 +22,12 @@ pub struct ImportReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventInfo {
     pub id: NumId,
-    pub name: String,
-    pub date: String,
+    pub name: Text,
+    /// `None` only for an event imported before catalogs gave times.
+    pub time: Option<EventTime>,
+    pub venue: Venue,
+    pub description: Text,
+    pub image: Option<String>,
     pub capacity: u32,
     pub available: u32,
 }
@@ -32,9 +37,9 @@ pub struct EventInfo {
 pub struct OfferLine {
     pub tickettypeprice_id: NumId,
     pub tickettype_id: NumId,
-    pub tickettype_name: String,
+    pub tickettype_name: Text,
     pub pricetype_id: NumId,
-    pub pricetype_name: String,
+    pub pricetype_name: Text,
     pub price: Money,
     pub servicecharge: Money,
 }
@@ -146,6 +151,16 @@ impl ShopStore {
         .await
     }
 
+    /// The organiser's name and policies, as the catalog gave them.
+    pub async fn organiser(&self, account: &AccountName) -> Result<Organiser, Error> {
+        let name = account.clone();
+        self.read(move |tx| match tx.account(&name)? {
+            Some(account) => tx.organiser(account.id),
+            None => Ok(Organiser::default()),
+        })
+        .await
+    }
+
     /// The hosts the account's return URLs may lead to (`return_hosts` in the catalog).
     pub async fn return_hosts(&self, account: &AccountName) -> Result<Vec<String>, Error> {
         let name = account.clone();
@@ -161,6 +176,7 @@ fn import(tx: &mut dyn Tx, account: AccountId, catalog: &Catalog) -> Result<Impo
     tx.deactivate_catalog(account)?;
     tx.set_default_saleschannel(account, catalog.default_saleschannel)?;
     tx.set_return_hosts(account, &catalog.return_hosts)?;
+    tx.set_organiser(account, &catalog.organiser)?;
     for (i, c) in catalog.saleschannels.iter().enumerate() {
         tx.upsert_named(account, NamedKind::SalesChannel, c.id, &c.name, i)?;
     }

@@ -1,8 +1,10 @@
-//! Checkout: start, customer, delivery and payment panels. Customer details are kept in
-//! the store for the order; only the customer's id ever reaches an item.
+//! Checkout: start, customer, delivery and payment panels, and the one form that submits
+//! them all and goes on to the payment. Customer details are kept in the store for the
+//! order; only the customer's id ever reaches an item.
 
 use protocol::{AccountName, Action, NumId, OrderAction, OrderState, Timestamp};
 
+use super::payment::start_payment;
 use super::state::order_state;
 use super::{Ctx, open_order, touch_order};
 use crate::storage::{OrderRow, Tx};
@@ -15,32 +17,69 @@ pub struct CustomerInfo {
     pub email: String,
 }
 
+/// What is wrong with one field of the checkout form, for the page to say next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldError {
+    NameMissing,
+    NameTooLong,
+    EmailInvalid,
+    DeliveryMissing,
+    PaymentMissing,
+}
+
+/// The longest name the customer panel takes, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
 impl CustomerInfo {
     /// Trims and checks the fields; the page shows the error next to the form.
     pub fn parse(name: &str, email: &str) -> Result<Self, ShopRule> {
+        Self::check(name, email).map_err(|errors| {
+            ShopRule::InvalidInput(match errors.first() {
+                Some(FieldError::EmailInvalid) => "enter a valid e-mail address",
+                _ => "enter a name of at most 200 characters",
+            })
+        })
+    }
+
+    /// Trims and checks the fields; every field that is not right, in form order.
+    pub fn check(name: &str, email: &str) -> Result<Self, Vec<FieldError>> {
         let name = name.trim();
         let email = email.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(ShopRule::InvalidInput(
-                "enter a name of at most 200 characters",
-            ));
+        let mut errors = Vec::new();
+        if name.is_empty() {
+            errors.push(FieldError::NameMissing);
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            errors.push(FieldError::NameTooLong);
         }
         let valid_email = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
+                    && !domain.contains('@')
                     && domain.contains('.')
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
             });
         if !valid_email {
-            return Err(ShopRule::InvalidInput("enter a valid e-mail address"));
+            errors.push(FieldError::EmailInvalid);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
         }
         Ok(CustomerInfo {
             name: name.to_owned(),
             email: email.to_owned(),
         })
     }
+}
+
+/// One submission of the checkout form: the panels it showed, filled in. A panel the
+/// widget hides is `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutDetails {
+    pub customer: Option<CustomerInfo>,
+    pub delivery: Option<NumId>,
+    pub payment: Option<NumId>,
 }
 
 /// The two kinds of scenario an order chooses at checkout.
@@ -164,6 +203,49 @@ impl ShopStore {
         .await
     }
 
+    /// The checkout form: records each panel whose value is new (`checkout_addcustomerinfo`,
+    /// `checkout_adddeliveryinfo`, `checkout_addpaymentinfo`, in that order) and starts the
+    /// payment (`checkout_initiatepayment`), all in one transaction. Submitting the same
+    /// details again records no panel and leads to the open payment when there is one.
+    /// Returns the payment token.
+    pub async fn submit_checkout(
+        &self,
+        account: &AccountName,
+        session_id: &str,
+        details: CheckoutDetails,
+        now: Timestamp,
+    ) -> Result<String, Error> {
+        self.in_session(account, session_id, now, move |tx, ctx| {
+            let mut order = basket(tx, ctx)?;
+            if let Some(customer) = &details.customer {
+                let known = match order.customer {
+                    Some(id) => tx.customer(id)?,
+                    None => None,
+                };
+                if known.as_ref() != Some(customer) {
+                    match order.customer {
+                        Some(id) => tx.update_customer(id, customer)?,
+                        None => order.customer = Some(tx.insert_customer(ctx.account, customer)?),
+                    }
+                    touch_order(tx, ctx, &mut order)?;
+                    record(tx, ctx, &order, Step::Customer)?;
+                }
+            }
+            for (kind, choice) in [
+                (Scenario::Delivery, details.delivery),
+                (Scenario::Payment, details.payment),
+            ] {
+                let Some(choice) = choice else { continue };
+                if *kind.of(&mut order) == Some(choice) {
+                    continue;
+                }
+                choose(tx, ctx, &mut order, kind, choice)?;
+            }
+            start_payment(tx, ctx, order)
+        })
+        .await
+    }
+
     /// The delivery or payment panel (`checkout_adddeliveryinfo`,
     /// `checkout_addpaymentinfo`): sets the order's scenario of that kind.
     pub async fn set_scenario(
@@ -176,19 +258,30 @@ impl ShopStore {
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
             let mut order = basket(tx, ctx)?;
-            let offered = tx
-                .scenarios(ctx.account, kind)?
-                .iter()
-                .any(|(id, _)| *id == scenario);
-            if !offered {
-                return Err(ShopRule::InvalidInput(kind.invalid()).into());
-            }
-            *kind.of(&mut order) = Some(scenario);
-            touch_order(tx, ctx, &mut order)?;
-            record(tx, ctx, &order, kind.step())
+            choose(tx, ctx, &mut order, kind, scenario)
         })
         .await
     }
+}
+
+/// Sets the order's scenario of `kind` to one on offer and records the panel.
+fn choose(
+    tx: &mut dyn Tx,
+    ctx: &mut Ctx,
+    order: &mut OrderRow,
+    kind: Scenario,
+    scenario: NumId,
+) -> Result<OrderState, Error> {
+    let offered = tx
+        .scenarios(ctx.account, kind)?
+        .iter()
+        .any(|(id, _)| *id == scenario);
+    if !offered {
+        return Err(ShopRule::InvalidInput(kind.invalid()).into());
+    }
+    *kind.of(order) = Some(scenario);
+    touch_order(tx, ctx, order)?;
+    record(tx, ctx, order, kind.step())
 }
 
 #[cfg(test)]
@@ -204,11 +297,24 @@ mod tests {
             ("Ann", "a@b"),
             ("Ann", "a b@c.de"),
             ("Ann", "@c.de"),
+            ("Ann", "a@b@c.de"),
+            (&"x".repeat(201), "a@b.co"),
         ] {
             assert!(
                 CustomerInfo::parse(name, email).is_err(),
                 "{name:?} {email:?}"
             );
         }
+        assert_eq!(
+            CustomerInfo::check(" ", "nope"),
+            Err(vec![FieldError::NameMissing, FieldError::EmailInvalid])
+        );
+        assert_eq!(
+            CustomerInfo::check(" Ann ", " ann@example.org ").unwrap(),
+            CustomerInfo {
+                name: "Ann".into(),
+                email: "ann@example.org".into()
+            }
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! change and its outbox rows together.
 
 mod checkout;
+mod code;
 mod expiry;
 mod pageview;
 mod payment;
@@ -15,7 +16,8 @@ mod seats;
 mod state;
 mod tickets;
 
-pub use checkout::{CustomerInfo, Scenario};
+pub use checkout::{CheckoutDetails, CustomerInfo, FieldError, MAX_NAME_CHARS, Scenario};
+pub use code::plausible_code;
 pub use expiry::ExpiryReport;
 pub use payment::{PaymentOutcome, PaymentStatus, PaymentView};
 pub use products::MAX_PRODUCTS;
@@ -114,8 +116,10 @@ pub(crate) fn ensure_open_order(tx: &mut dyn Tx, ctx: &mut Ctx) -> Result<OrderR
             .ok_or(ShopRule::NotOnSale)?,
     };
     let expires_ms = ctx.now.unix_ms().saturating_add(ctx.reservation_ms);
+    let code = code::new_code(tx, ctx.account)?;
     let id = tx.insert_order(&NewOrder {
         account: ctx.account,
+        code,
         session_id: ctx.session.id.clone(),
         saleschannel,
         created_ms: ctx.now.unix_ms(),

@@ -12,8 +12,8 @@ use rand::RngCore;
 
 use super::checkout::{Step, basket, record};
 use super::state::order_state;
-use super::{OrderStatus, touch_order};
-use crate::storage::{PaymentRow, Tx};
+use super::{Ctx, OrderStatus, touch_order};
+use crate::storage::{OrderRow, PaymentRow, Tx};
 use crate::{Error, Scenario, ShopRule, ShopStore};
 
 /// How the shopper left the test payment provider.
@@ -99,6 +99,63 @@ pub(crate) fn contents(state: &OrderState) -> String {
     )
 }
 
+/// Sends the order to the payment provider (`checkout_initiatepayment`). Panels the
+/// widget hides are filled with the first option; a shown panel must have been
+/// completed. Returns the payment token for the provider's page: the open payment's when
+/// one exists for the order as it is (then nothing is recorded).
+pub(crate) fn start_payment(
+    tx: &mut dyn Tx,
+    ctx: &mut Ctx,
+    mut order: OrderRow,
+) -> Result<String, Error> {
+    let panels = ctx.session.settings.panels;
+    if order.customer.is_none() && panels.customer {
+        return Err(ShopRule::Incomplete("fill in your name and e-mail address first").into());
+    }
+    for (kind, shown) in [
+        (Scenario::Delivery, panels.delivery),
+        (Scenario::Payment, panels.payment),
+    ] {
+        if kind.of(&mut order).is_some() {
+            continue;
+        }
+        if shown {
+            return Err(ShopRule::Incomplete(kind.missing()).into());
+        }
+        let first = tx
+            .scenarios(ctx.account, kind)?
+            .first()
+            .map(|(id, _)| *id)
+            .ok_or(ShopRule::NotOnSale)?;
+        *kind.of(&mut order) = Some(first);
+    }
+    touch_order(tx, ctx, &mut order)?;
+    let state = order_state(tx, &order)?;
+    let bound = contents(&state);
+    let mut stale = Vec::new();
+    for open in tx.pending_payments(order.id)? {
+        if open.contents == bound && open.amount == state.totalamount {
+            return Ok(open.token);
+        }
+        stale.push(open.token);
+    }
+    for token in stale {
+        tx.set_payment_status(&token, PaymentStatus::Cancelled)?;
+    }
+    let state = record(tx, ctx, &order, Step::Initiate)?;
+    let token = new_token();
+    tx.insert_payment(&PaymentRow {
+        token: token.clone(),
+        order_id: order.id,
+        account: ctx.account,
+        amount: state.totalamount,
+        contents: bound,
+        status: PaymentStatus::Pending,
+        created_ms: ctx.now.unix_ms(),
+    })?;
+    Ok(token)
+}
+
 /// Cancels the order's open payments: the basket changed under them.
 pub(crate) fn cancel_pending(tx: &mut dyn Tx, order: NumId) -> Result<(), Error> {
     for payment in tx.pending_payments(order)? {
@@ -125,55 +182,8 @@ impl ShopStore {
         now: Timestamp,
     ) -> Result<String, Error> {
         self.in_session(account, session_id, now, |tx, ctx| {
-            let mut order = basket(tx, ctx)?;
-            let panels = ctx.session.settings.panels;
-            if order.customer.is_none() && panels.customer {
-                return Err(
-                    ShopRule::Incomplete("fill in your name and e-mail address first").into(),
-                );
-            }
-            for (kind, shown) in [
-                (Scenario::Delivery, panels.delivery),
-                (Scenario::Payment, panels.payment),
-            ] {
-                if kind.of(&mut order).is_some() {
-                    continue;
-                }
-                if shown {
-                    return Err(ShopRule::Incomplete(kind.missing()).into());
-                }
-                let first = tx
-                    .scenarios(ctx.account, kind)?
-                    .first()
-                    .map(|(id, _)| *id)
-                    .ok_or(ShopRule::NotOnSale)?;
-                *kind.of(&mut order) = Some(first);
-            }
-            touch_order(tx, ctx, &mut order)?;
-            let state = order_state(tx, &order)?;
-            let bound = contents(&state);
-            let mut stale = Vec::new();
-            for open in tx.pending_payments(order.id)? {
-                if open.contents == bound && open.amount == state.totalamount {
-                    return Ok(open.token);
-                }
-                stale.push(open.token);
-            }
-            for token in stale {
-                tx.set_payment_status(&token, PaymentStatus::Cancelled)?;
-            }
-            let state = record(tx, ctx, &order, Step::Initiate)?;
-            let token = new_token();
-            tx.insert_payment(&PaymentRow {
-                token: token.clone(),
-                order_id: order.id,
-                account: ctx.account,
-                amount: state.totalamount,
-                contents: bound,
-                status: PaymentStatus::Pending,
-                created_ms: ctx.now.unix_ms(),
-            })?;
-            Ok(token)
+            let order = basket(tx, ctx)?;
+            start_payment(tx, ctx, order)
         })
         .await
     }

@@ -38,6 +38,8 @@ impl OrderStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderView {
     pub state: OrderState,
+    /// The public order code (what shoppers see; `state.id` is the eventstream's id).
+    pub code: String,
     pub status: OrderStatus,
     pub customer_name: Option<String>,
     pub customer_email: Option<String>,
@@ -83,6 +85,31 @@ impl ShopStore {
         })
         .await
     }
+
+    /// The order with this public code, only when it belongs to this session.
+    pub async fn order_by_code(
+        &self,
+        account: &AccountName,
+        session_id: &str,
+        code: &str,
+    ) -> Result<Option<OrderView>, Error> {
+        let name = account.clone();
+        let session_id = session_id.to_owned();
+        let code = code.to_owned();
+        self.read(move |tx| {
+            let Some(account) = tx.account(&name)? else {
+                return Ok(None);
+            };
+            let Some(row) = tx
+                .order_by_code(account.id, &code)?
+                .filter(|o| o.session_id == session_id)
+            else {
+                return Ok(None);
+            };
+            order_view(tx, &row).map(Some)
+        })
+        .await
+    }
 }
 
 fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
@@ -92,6 +119,7 @@ fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
     };
     Ok(OrderView {
         state: order_state(tx, order)?,
+        code: order.code.clone(),
         status: order.status,
         customer_name: customer.as_ref().map(|c| c.name.clone()),
         customer_email: customer.map(|c| c.email),

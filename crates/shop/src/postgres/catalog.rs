@@ -6,7 +6,10 @@ use protocol::NumId;
 
 use super::conn::{PgTx, get};
 use super::{money, num, seats};
-use crate::catalog::{CatalogEvent, EventInfo, OfferLine, Product, TicketType, TicketTypePrice};
+use crate::catalog::{
+    CatalogEvent, EventInfo, EventTime, OfferLine, Organiser, Product, Text, TicketType,
+    TicketTypePrice, Venue, Zone,
+};
 use crate::storage::{AccountId, CatalogTx, NamedKind, db_count, db_id, db_u64, lookup_id};
 use crate::{Error, Scenario};
 
@@ -24,28 +27,28 @@ const DEACTIVATE: [&str; 8] = [
 fn upsert_named_sql(kind: NamedKind) -> &'static str {
     match kind {
         NamedKind::SalesChannel => {
-            "INSERT INTO saleschannels (account_id, id, name, position, active)
-             VALUES ($1, $2, $3, $4, true)
+            "INSERT INTO saleschannels (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = true"
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
         }
         NamedKind::PriceType => {
-            "INSERT INTO pricetypes (account_id, id, name, position, active)
-             VALUES ($1, $2, $3, $4, true)
+            "INSERT INTO pricetypes (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = true"
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
         }
         NamedKind::Delivery => {
-            "INSERT INTO deliveryscenarios (account_id, id, name, position, active)
-             VALUES ($1, $2, $3, $4, true)
+            "INSERT INTO deliveryscenarios (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = true"
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
         }
         NamedKind::Payment => {
-            "INSERT INTO paymentscenarios (account_id, id, name, position, active)
-             VALUES ($1, $2, $3, $4, true)
+            "INSERT INTO paymentscenarios (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = true"
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
         }
     }
 }
@@ -53,23 +56,65 @@ fn upsert_named_sql(kind: NamedKind) -> &'static str {
 fn scenarios_sql(kind: Scenario) -> &'static str {
     match kind {
         Scenario::Delivery => {
-            "SELECT id, name FROM deliveryscenarios WHERE account_id = $1 AND active
+            "SELECT id, name, name_nl FROM deliveryscenarios WHERE account_id = $1 AND active
              ORDER BY position"
         }
         Scenario::Payment => {
-            "SELECT id, name FROM paymentscenarios WHERE account_id = $1 AND active
+            "SELECT id, name, name_nl FROM paymentscenarios WHERE account_id = $1 AND active
              ORDER BY position"
         }
     }
 }
 
+/// The columns [`event_info`] reads, in its order (a macro, so statements stay literals).
+macro_rules! event_columns {
+    () => {
+        "id, name, name_nl, capacity, taken, start_ms, end_ms, timezone, venue_name, \
+         venue_address, description, description_nl, image"
+    };
+}
+
+/// A name or text and its Dutch translation, in columns `idx` and `idx + 1`.
+fn text(row: &Row, idx: usize) -> Result<Text, Error> {
+    Ok(Text {
+        text: get(row, idx)?,
+        nl: get(row, idx + 1)?,
+    })
+}
+
+fn instant(row: &Row, idx: usize) -> Result<Option<jiff::Timestamp>, Error> {
+    let ms: Option<i64> = get(row, idx)?;
+    ms.map(|ms| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map_err(|e| Error::Store(format!("column {idx}: not a time: {e}")))
+    })
+    .transpose()
+}
+
 fn event_info(row: &Row) -> Result<EventInfo, Error> {
     let capacity = seats(get(row, 3)?)?;
     let taken = seats(get(row, 4)?)?;
+    let time = match instant(row, 5)? {
+        Some(start) => {
+            let zone: String = get(row, 7)?;
+            Some(EventTime {
+                start,
+                end: instant(row, 6)?,
+                zone: Zone::parse(&zone).map_err(Error::Store)?,
+            })
+        }
+        None => None,
+    };
     Ok(EventInfo {
         id: num(row, 0)?,
-        name: get(row, 1)?,
-        date: get(row, 2)?,
+        name: text(row, 1)?,
+        time,
+        venue: Venue {
+            name: get(row, 8)?,
+            address: get(row, 9)?,
+        },
+        description: text(row, 10)?,
+        image: get(row, 12)?,
         capacity,
         available: capacity.saturating_sub(taken),
     })
@@ -106,12 +151,26 @@ impl CatalogTx for PgTx<'_> {
         Ok(())
     }
 
+    fn set_organiser(&mut self, account: AccountId, organiser: &Organiser) -> Result<(), Error> {
+        self.execute(
+            "UPDATE accounts SET organiser_name = $2, terms_url = $3, privacy_url = $4
+             WHERE id = $1",
+            &[
+                &account.0,
+                &organiser.name,
+                &organiser.terms_url,
+                &organiser.privacy_url,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn upsert_named(
         &mut self,
         account: AccountId,
         kind: NamedKind,
         id: NumId,
-        name: &str,
+        name: &Text,
         position: usize,
     ) -> Result<(), Error> {
         self.execute(
@@ -119,7 +178,8 @@ impl CatalogTx for PgTx<'_> {
             &[
                 &account.0,
                 &db_id("catalog", id)?,
-                &name,
+                &name.text,
+                &name.nl,
                 &db_count("position", position)?,
             ],
         )?;
@@ -127,18 +187,32 @@ impl CatalogTx for PgTx<'_> {
     }
 
     fn upsert_event(&mut self, account: AccountId, event: &CatalogEvent) -> Result<(), Error> {
+        let time = &event.time;
         self.execute(
-            "INSERT INTO events (account_id, id, name, date, capacity, active)
-             VALUES ($1, $2, $3, $4, $5, true)
+            "INSERT INTO events (account_id, id, name, name_nl, capacity, start_ms, end_ms,
+               timezone, venue_name, venue_address, description, description_nl, image, active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true)
              ON CONFLICT (account_id, id) DO UPDATE SET
-               name = excluded.name, date = excluded.date, capacity = excluded.capacity,
-               active = true",
+               name = excluded.name, name_nl = excluded.name_nl,
+               capacity = excluded.capacity, start_ms = excluded.start_ms,
+               end_ms = excluded.end_ms, timezone = excluded.timezone,
+               venue_name = excluded.venue_name, venue_address = excluded.venue_address,
+               description = excluded.description, description_nl = excluded.description_nl,
+               image = excluded.image, active = true",
             &[
                 &account.0,
                 &db_id("event", event.id)?,
-                &event.name,
-                &event.date,
+                &event.name.text,
+                &event.name.nl,
                 &i64::from(event.capacity),
+                &time.start.as_millisecond(),
+                &time.end.map(jiff::Timestamp::as_millisecond),
+                &time.zone.name(),
+                &event.venue.name,
+                &event.venue.address,
+                &event.description.text,
+                &event.description.nl,
+                &event.image,
             ],
         )?;
         Ok(())
@@ -152,16 +226,17 @@ impl CatalogTx for PgTx<'_> {
         position: usize,
     ) -> Result<(), Error> {
         self.execute(
-            "INSERT INTO tickettypes (account_id, id, event_id, name, position, active)
-             VALUES ($1, $2, $3, $4, $5, true)
+            "INSERT INTO tickettypes (account_id, id, event_id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, $6, true)
              ON CONFLICT (account_id, id) DO UPDATE SET
                event_id = excluded.event_id, name = excluded.name,
-               position = excluded.position, active = true",
+               name_nl = excluded.name_nl, position = excluded.position, active = true",
             &[
                 &account.0,
                 &db_id("ticket type", tickettype.id)?,
                 &db_id("event", event)?,
-                &tickettype.name,
+                &tickettype.name.text,
+                &tickettype.name.nl,
                 &db_count("position", position)?,
             ],
         )?;
@@ -204,15 +279,18 @@ impl CatalogTx for PgTx<'_> {
         position: usize,
     ) -> Result<(), Error> {
         self.execute(
-            "INSERT INTO products (account_id, id, name, producttype, price, position, active)
-             VALUES ($1, $2, $3, $4, $5, $6, true)
+            "INSERT INTO products (account_id, id, name, name_nl, producttype, price, position,
+               active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, true)
              ON CONFLICT (account_id, id) DO UPDATE SET
-               name = excluded.name, producttype = excluded.producttype,
-               price = excluded.price, position = excluded.position, active = true",
+               name = excluded.name, name_nl = excluded.name_nl,
+               producttype = excluded.producttype, price = excluded.price,
+               position = excluded.position, active = true",
             &[
                 &account.0,
                 &db_id("product", product.id)?,
-                &product.name,
+                &product.name.text,
+                &product.name.nl,
                 &db_id("product type", product.producttype)?,
                 &product.price.to_string(),
                 &db_count("position", position)?,
@@ -255,10 +333,28 @@ impl CatalogTx for PgTx<'_> {
         .collect()
     }
 
+    fn organiser(&mut self, account: AccountId) -> Result<Organiser, Error> {
+        let Some(row) = self.query_opt(
+            "SELECT organiser_name, terms_url, privacy_url FROM accounts WHERE id = $1",
+            &[&account.0],
+        )?
+        else {
+            return Ok(Organiser::default());
+        };
+        Ok(Organiser {
+            name: get(&row, 0)?,
+            terms_url: get(&row, 1)?,
+            privacy_url: get(&row, 2)?,
+        })
+    }
+
     fn events(&mut self, account: AccountId) -> Result<Vec<EventInfo>, Error> {
         self.query(
-            "SELECT id, name, date, capacity, taken FROM events
-             WHERE account_id = $1 AND active ORDER BY seq",
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE account_id = $1 AND active ORDER BY seq"
+            ),
             &[&account.0],
         )?
         .iter()
@@ -271,8 +367,11 @@ impl CatalogTx for PgTx<'_> {
             return Ok(None);
         };
         self.query_opt(
-            "SELECT id, name, date, capacity, taken FROM events
-             WHERE account_id = $1 AND id = $2 AND active",
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE account_id = $1 AND id = $2 AND active"
+            ),
             &[&account.0, &id],
         )?
         .as_ref()
@@ -285,7 +384,8 @@ impl CatalogTx for PgTx<'_> {
             return Ok(Vec::new());
         };
         self.query(
-            "SELECT p.id, t.id, t.name, pt.id, pt.name, p.price, p.servicecharge
+            "SELECT p.id, t.id, t.name, t.name_nl, pt.id, pt.name, pt.name_nl, p.price,
+                    p.servicecharge
              FROM tickettypes t
              JOIN tickettypeprices p ON p.account_id = t.account_id
                AND p.tickettype_id = t.id AND p.active
@@ -299,11 +399,11 @@ impl CatalogTx for PgTx<'_> {
             Ok(OfferLine {
                 tickettypeprice_id: num(row, 0)?,
                 tickettype_id: num(row, 1)?,
-                tickettype_name: get(row, 2)?,
-                pricetype_id: num(row, 3)?,
-                pricetype_name: get(row, 4)?,
-                price: money(row, 5)?,
-                servicecharge: money(row, 6)?,
+                tickettype_name: text(row, 2)?,
+                pricetype_id: num(row, 4)?,
+                pricetype_name: text(row, 5)?,
+                price: money(row, 7)?,
+                servicecharge: money(row, 8)?,
             })
         })
         .collect()
@@ -311,7 +411,7 @@ impl CatalogTx for PgTx<'_> {
 
     fn products(&mut self, account: AccountId) -> Result<Vec<Product>, Error> {
         self.query(
-            "SELECT id, name, producttype, price FROM products
+            "SELECT id, name, name_nl, producttype, price FROM products
              WHERE account_id = $1 AND active ORDER BY position",
             &[&account.0],
         )?
@@ -319,9 +419,9 @@ impl CatalogTx for PgTx<'_> {
         .map(|row| {
             Ok(Product {
                 id: num(row, 0)?,
-                name: get(row, 1)?,
-                producttype: num(row, 2)?,
-                price: money(row, 3)?,
+                name: text(row, 1)?,
+                producttype: num(row, 3)?,
+                price: money(row, 4)?,
             })
         })
         .collect()
@@ -331,10 +431,10 @@ impl CatalogTx for PgTx<'_> {
         &mut self,
         account: AccountId,
         kind: Scenario,
-    ) -> Result<Vec<(NumId, String)>, Error> {
+    ) -> Result<Vec<(NumId, Text)>, Error> {
         self.query(scenarios_sql(kind), &[&account.0])?
             .iter()
-            .map(|row| Ok((num(row, 0)?, get(row, 1)?)))
+            .map(|row| Ok((num(row, 0)?, text(row, 1)?)))
             .collect()
     }
 }

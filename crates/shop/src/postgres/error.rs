@@ -6,6 +6,9 @@ use postgres::error::SqlState;
 
 use crate::Error;
 
+/// The unique index of order codes per account (migration 0002).
+const ORDER_CODES: &str = "orders_by_code";
+
 /// A failure with its kind decided.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -48,6 +51,13 @@ pub(crate) fn classify(e: &postgres::Error) -> Failure {
     let message = describe(e);
     if let Some(code) = e.code() {
         if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+        {
+            return Failure::Conflict(message);
+        }
+        // Two transactions gave new orders the same random code: run the loser again,
+        // and the rules pick another code.
+        if *code == SqlState::UNIQUE_VIOLATION
+            && e.as_db_error().and_then(|db| db.constraint()) == Some(ORDER_CODES)
         {
             return Failure::Conflict(message);
         }

@@ -38,7 +38,10 @@ use conn::{Manager, PgConn, PgTx, get};
 use error::{classify, describe};
 
 /// The schema, in order. A store records the versions it applied in `schema_migrations`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_shop.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_shop.sql"),
+    include_str!("migrations/0002_shop_pages.sql"),
+];
 
 /// Advisory lock keys (per database): ASCII "tsmigrat" and "tsrelay!" as integers, so
 /// that they are recognisable in `pg_locks`.
@@ -270,21 +273,30 @@ mod tests {
     use super::*;
     use crate::{ShopBackend, ShopStore};
 
-    /// Two transactions that take two seat rows in opposite orders deadlock; PostgreSQL
-    /// aborts one, which is run again, and both changes commit.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_deadlocked_transaction_is_run_again() {
-        let Some(db) = testsupport::TestDatabase::create("a_deadlocked_transaction_is_run_again")
-        else {
-            return;
-        };
+    /// A database of its own with the demo set up: the store, the backend under it, and
+    /// the demo account. `None` (the test skips) without a test server.
+    async fn demo_database(
+        test: &str,
+    ) -> Option<(testsupport::TestDatabase, ShopStore, PgStore, AccountName)> {
+        let db = testsupport::TestDatabase::create(test)?;
         let url = DatabaseUrl::parse(db.url()).unwrap();
         let store = ShopStore::open(ShopBackend::postgres(url.clone()))
             .await
             .unwrap();
         crate::demo_init(&store).await.unwrap();
         let pg = PgStore::open(&url, 4).await.unwrap();
-        let demo = AccountName::parse("demo").unwrap();
+        Some((db, store, pg, AccountName::parse("demo").unwrap()))
+    }
+
+    /// Two transactions that take two seat rows in opposite orders deadlock; PostgreSQL
+    /// aborts one, which is run again, and both changes commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deadlocked_transaction_is_run_again() {
+        let Some((_db, store, pg, demo)) =
+            demo_database("a_deadlocked_transaction_is_run_again").await
+        else {
+            return;
+        };
         let before = store.seat_counts(&demo).await.unwrap();
 
         let attempts = Arc::new(AtomicU32::new(0));
@@ -324,5 +336,62 @@ mod tests {
             };
             assert_eq!(a.taken - b.taken, expected, "{a:?}");
         }
+    }
+
+    /// Two new orders given the same code: the index refuses the second, whose
+    /// transaction runs again and picks another code.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_order_code_taken_meanwhile_is_picked_again() {
+        let Some((_db, _store, pg, demo)) =
+            demo_database("an_order_code_taken_meanwhile_is_picked_again").await
+        else {
+            return;
+        };
+        let name = demo.clone();
+        let insert = move |code: String, tx: &mut dyn Tx| {
+            let account = tx.account(&name)?.unwrap().id;
+            let saleschannel = tx.default_saleschannel(account)?.unwrap();
+            tx.insert_order(&crate::storage::NewOrder {
+                account,
+                code,
+                session_id: "s".into(),
+                saleschannel,
+                created_ms: 0,
+                expires_ms: 1,
+            })
+        };
+        let first = {
+            let insert = insert.clone();
+            pg.transact(move |tx| insert("SAME-CODE1".into(), tx))
+                .await
+                .unwrap()
+        };
+        let attempts = Arc::new(AtomicU32::new(0));
+        let second = {
+            let attempts = Arc::clone(&attempts);
+            pg.transact(move |tx| {
+                // As if the rules drew the taken code first, then another.
+                let code = match attempts.fetch_add(1, Ordering::SeqCst) {
+                    0 => "SAME-CODE1",
+                    _ => "OTHER-CODE",
+                };
+                insert(code.into(), tx)
+            })
+            .await
+            .unwrap()
+        };
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+        let account = demo.clone();
+        let codes = pg
+            .read(move |tx| {
+                let id = tx.account(&account)?.unwrap().id;
+                Ok([
+                    tx.order_by_code(id, "SAME-CODE1")?.map(|o| o.id),
+                    tx.order_by_code(id, "OTHER-CODE")?.map(|o| o.id),
+                ])
+            })
+            .await
+            .unwrap();
+        assert_eq!(codes, [Some(first), Some(second)]);
     }
 }

@@ -19,11 +19,20 @@ use crate::storage::{
 };
 use crate::{CustomerInfo, Error};
 
+/// The columns [`order_row`] reads, in its order (a macro, so statements stay literals).
+macro_rules! order_columns {
+    () => {
+        "id, account_id, session_id, saleschannel_id, customer_id, deliveryscenario_id, \
+         paymentscenario_id, status, expires_ms, code"
+    };
+}
+
 fn order_row(row: &Row) -> Result<OrderRow, Error> {
     let text: String = get(row, 7)?;
     Ok(OrderRow {
         id: num(row, 0)?,
         account: AccountId(get(row, 1)?),
+        code: get(row, 9)?,
         session_id: get(row, 2)?,
         saleschannel: num(row, 3)?,
         customer: opt_num(row, 4)?,
@@ -70,9 +79,11 @@ impl OrderTx for PgTx<'_> {
             return Ok(None);
         };
         self.query_opt(
-            "SELECT id, account_id, session_id, saleschannel_id, customer_id,
-                    deliveryscenario_id, paymentscenario_id, status, expires_ms
-             FROM orders WHERE id = $1 FOR UPDATE",
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE id = $1 FOR UPDATE"
+            ),
             &[&id],
         )?
         .as_ref()
@@ -85,10 +96,22 @@ impl OrderTx for PgTx<'_> {
             return Ok(None);
         };
         self.query_opt(
-            "SELECT id, account_id, session_id, saleschannel_id, customer_id,
-                    deliveryscenario_id, paymentscenario_id, status, expires_ms
-             FROM orders WHERE id = $1",
+            concat!("SELECT ", order_columns!(), " FROM orders WHERE id = $1"),
             &[&id],
+        )?
+        .as_ref()
+        .map(order_row)
+        .transpose()
+    }
+
+    fn order_by_code(&mut self, account: AccountId, code: &str) -> Result<Option<OrderRow>, Error> {
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE account_id = $1 AND code = $2"
+            ),
+            &[&account.0, &code],
         )?
         .as_ref()
         .map(order_row)
@@ -98,14 +121,15 @@ impl OrderTx for PgTx<'_> {
     fn insert_order(&mut self, order: &NewOrder) -> Result<NumId, Error> {
         let row = self.query_one(
             "INSERT INTO orders
-               (account_id, session_id, saleschannel_id, status, created_ms, expires_ms)
-             VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
+               (account_id, code, session_id, saleschannel_id, status, created_ms, expires_ms)
+             VALUES ($1, $6, $2, $3, 'open', $4, $5) RETURNING id",
             &[
                 &order.account.0,
                 &order.session_id,
                 &db_id("sales channel", order.saleschannel)?,
                 &order.created_ms,
                 &order.expires_ms,
+                &order.code,
             ],
         )?;
         num(&row, 0)

@@ -104,6 +104,25 @@ impl ShopStore {
         .await
     }
 
+    /// Sets the session's page language (`en`, `nl`); its basket stays as it is.
+    pub async fn set_language(
+        &self,
+        account: &AccountName,
+        id: &str,
+        lang: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let name = account.clone();
+        let id = id.to_owned();
+        let lang = lang.to_owned();
+        self.transact(move |tx| {
+            let (_, mut row) = load_row(tx, &name, &id)?.ok_or(Error::NoSession)?;
+            row.lang.clone_from(&lang);
+            tx.update_session(&row, now.unix_ms())
+        })
+        .await
+    }
+
     /// The session behind a cookie, if it exists for this account.
     pub async fn session(&self, account: &AccountName, id: &str) -> Result<Option<Session>, Error> {
         let name = account.clone();

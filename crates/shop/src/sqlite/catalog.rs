@@ -4,8 +4,11 @@
 use protocol::NumId;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqlResult, SqliteTx, db_count, db_id, lookup_id, money, num};
-use crate::catalog::{CatalogEvent, EventInfo, OfferLine, Product, TicketType, TicketTypePrice};
+use super::{SqlResult, SqliteTx, conversion, db_count, db_id, lookup_id, money, num};
+use crate::catalog::{
+    CatalogEvent, EventInfo, EventTime, OfferLine, Organiser, Product, Text, TicketType,
+    TicketTypePrice, Venue, Zone,
+};
 use crate::storage::{AccountId, CatalogTx, NamedKind};
 use crate::{Error, Scenario};
 
@@ -23,28 +26,28 @@ const DEACTIVATE: [&str; 8] = [
 fn upsert_named_sql(kind: NamedKind) -> &'static str {
     match kind {
         NamedKind::SalesChannel => {
-            "INSERT INTO saleschannels (account_id, id, name, position, active)
-             VALUES (?1, ?2, ?3, ?4, 1)
+            "INSERT INTO saleschannels (account_id, id, name, name_nl, position, active)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = 1"
+               name_nl = excluded.name_nl, position = excluded.position, active = 1"
         }
         NamedKind::PriceType => {
-            "INSERT INTO pricetypes (account_id, id, name, position, active)
-             VALUES (?1, ?2, ?3, ?4, 1)
+            "INSERT INTO pricetypes (account_id, id, name, name_nl, position, active)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = 1"
+               name_nl = excluded.name_nl, position = excluded.position, active = 1"
         }
         NamedKind::Delivery => {
-            "INSERT INTO deliveryscenarios (account_id, id, name, position, active)
-             VALUES (?1, ?2, ?3, ?4, 1)
+            "INSERT INTO deliveryscenarios (account_id, id, name, name_nl, position, active)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = 1"
+               name_nl = excluded.name_nl, position = excluded.position, active = 1"
         }
         NamedKind::Payment => {
-            "INSERT INTO paymentscenarios (account_id, id, name, position, active)
-             VALUES (?1, ?2, ?3, ?4, 1)
+            "INSERT INTO paymentscenarios (account_id, id, name, name_nl, position, active)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)
              ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
-               position = excluded.position, active = 1"
+               name_nl = excluded.name_nl, position = excluded.position, active = 1"
         }
     }
 }
@@ -52,23 +55,66 @@ fn upsert_named_sql(kind: NamedKind) -> &'static str {
 fn scenarios_sql(kind: Scenario) -> &'static str {
     match kind {
         Scenario::Delivery => {
-            "SELECT id, name FROM deliveryscenarios WHERE account_id = ?1 AND active = 1
+            "SELECT id, name, name_nl FROM deliveryscenarios WHERE account_id = ?1 AND active = 1
              ORDER BY position"
         }
         Scenario::Payment => {
-            "SELECT id, name FROM paymentscenarios WHERE account_id = ?1 AND active = 1
+            "SELECT id, name, name_nl FROM paymentscenarios WHERE account_id = ?1 AND active = 1
              ORDER BY position"
         }
     }
 }
 
+/// The columns [`event_info`] reads, in its order (a macro, so statements stay literals).
+macro_rules! event_columns {
+    () => {
+        "id, name, name_nl, capacity, taken, start_ms, end_ms, timezone, venue_name, \
+         venue_address, description, description_nl, image"
+    };
+}
+
+fn text(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Text> {
+    Ok(Text {
+        text: row.get(idx)?,
+        nl: row.get(idx + 1)?,
+    })
+}
+
+fn instant(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<jiff::Timestamp>> {
+    let ms: Option<i64> = row.get(idx)?;
+    ms.map(|ms| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map_err(|e| conversion(idx, rusqlite::types::Type::Integer, e))
+    })
+    .transpose()
+}
+
 fn event_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventInfo> {
     let capacity: u32 = row.get(3)?;
     let taken: u32 = row.get(4)?;
+    let time = match instant(row, 5)? {
+        Some(start) => {
+            let zone: String = row.get(7)?;
+            let zone = Zone::parse(&zone)
+                .map_err(|e| conversion(7, rusqlite::types::Type::Text, Error::Store(e)))?;
+            Some(EventTime {
+                start,
+                end: instant(row, 6)?,
+                zone,
+            })
+        }
+        None => None,
+    };
     Ok(EventInfo {
         id: num(row, 0)?,
-        name: row.get(1)?,
-        date: row.get(2)?,
+        name: text(row, 1)?,
+        time,
+        venue: Venue {
+            name: row.get(8)?,
+            address: row.get(9)?,
+        },
+        description: text(row, 10)?,
+        image: row.get(12)?,
         capacity,
         available: capacity.saturating_sub(taken),
     })
@@ -111,12 +157,28 @@ impl CatalogTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn set_organiser(&mut self, account: AccountId, organiser: &Organiser) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE accounts SET organiser_name = ?2, terms_url = ?3, privacy_url = ?4
+                 WHERE id = ?1",
+                params![
+                    account.0,
+                    organiser.name,
+                    organiser.terms_url,
+                    organiser.privacy_url
+                ],
+            )
+            .db()?;
+        Ok(())
+    }
+
     fn upsert_named(
         &mut self,
         account: AccountId,
         kind: NamedKind,
         id: NumId,
-        name: &str,
+        name: &Text,
         position: usize,
     ) -> Result<(), Error> {
         self.conn
@@ -125,7 +187,8 @@ impl CatalogTx for SqliteTx<'_> {
                 params![
                     account.0,
                     db_id("catalog", id)?,
-                    name,
+                    name.text,
+                    name.nl,
                     db_count("position", position)?
                 ],
             )
@@ -134,19 +197,34 @@ impl CatalogTx for SqliteTx<'_> {
     }
 
     fn upsert_event(&mut self, account: AccountId, event: &CatalogEvent) -> Result<(), Error> {
+        let time = &event.time;
         self.conn
             .execute(
-                "INSERT INTO events (account_id, id, name, date, capacity, active)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                "INSERT INTO events (account_id, id, name, name_nl, capacity, start_ms, end_ms,
+                   timezone, venue_name, venue_address, description, description_nl, image,
+                   active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
                  ON CONFLICT (account_id, id) DO UPDATE SET
-                   name = excluded.name, date = excluded.date, capacity = excluded.capacity,
-                   active = 1",
+                   name = excluded.name, name_nl = excluded.name_nl,
+                   capacity = excluded.capacity, start_ms = excluded.start_ms,
+                   end_ms = excluded.end_ms, timezone = excluded.timezone,
+                   venue_name = excluded.venue_name, venue_address = excluded.venue_address,
+                   description = excluded.description, description_nl = excluded.description_nl,
+                   image = excluded.image, active = 1",
                 params![
                     account.0,
                     db_id("event", event.id)?,
-                    event.name,
-                    event.date,
-                    event.capacity
+                    event.name.text,
+                    event.name.nl,
+                    event.capacity,
+                    time.start.as_millisecond(),
+                    time.end.map(jiff::Timestamp::as_millisecond),
+                    time.zone.name(),
+                    event.venue.name,
+                    event.venue.address,
+                    event.description.text,
+                    event.description.nl,
+                    event.image
                 ],
             )
             .db()?;
@@ -162,16 +240,18 @@ impl CatalogTx for SqliteTx<'_> {
     ) -> Result<(), Error> {
         self.conn
             .execute(
-                "INSERT INTO tickettypes (account_id, id, event_id, name, position, active)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                "INSERT INTO tickettypes (account_id, id, event_id, name, name_nl, position,
+                   active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
                  ON CONFLICT (account_id, id) DO UPDATE SET
                    event_id = excluded.event_id, name = excluded.name,
-                   position = excluded.position, active = 1",
+                   name_nl = excluded.name_nl, position = excluded.position, active = 1",
                 params![
                     account.0,
                     db_id("ticket type", tickettype.id)?,
                     db_id("event", event)?,
-                    tickettype.name,
+                    tickettype.name.text,
+                    tickettype.name.nl,
                     db_count("position", position)?
                 ],
             )
@@ -218,15 +298,18 @@ impl CatalogTx for SqliteTx<'_> {
     ) -> Result<(), Error> {
         self.conn
             .execute(
-                "INSERT INTO products (account_id, id, name, producttype, price, position, active)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
+                "INSERT INTO products (account_id, id, name, name_nl, producttype, price, position,
+                   active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
                  ON CONFLICT (account_id, id) DO UPDATE SET
-                   name = excluded.name, producttype = excluded.producttype,
-                   price = excluded.price, position = excluded.position, active = 1",
+                   name = excluded.name, name_nl = excluded.name_nl,
+                   producttype = excluded.producttype, price = excluded.price,
+                   position = excluded.position, active = 1",
                 params![
                     account.0,
                     db_id("product", product.id)?,
-                    product.name,
+                    product.name.text,
+                    product.name.nl,
                     db_id("product type", product.producttype)?,
                     product.price.to_string(),
                     db_count("position", position)?
@@ -279,10 +362,32 @@ impl CatalogTx for SqliteTx<'_> {
         )
     }
 
+    fn organiser(&mut self, account: AccountId) -> Result<Organiser, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT organiser_name, terms_url, privacy_url FROM accounts WHERE id = ?1",
+                params![account.0],
+                |row| {
+                    Ok(Organiser {
+                        name: row.get(0)?,
+                        terms_url: row.get(1)?,
+                        privacy_url: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .db()?
+            .unwrap_or_default())
+    }
+
     fn events(&mut self, account: AccountId) -> Result<Vec<EventInfo>, Error> {
         self.all(
-            "SELECT id, name, date, capacity, taken FROM events
-                 WHERE account_id = ?1 AND active = 1 ORDER BY rowid",
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE account_id = ?1 AND active = 1 ORDER BY rowid"
+            ),
             params![account.0],
             event_info,
         )
@@ -293,10 +398,11 @@ impl CatalogTx for SqliteTx<'_> {
             return Ok(None);
         };
         self.conn
-            .prepare_cached(
-                "SELECT id, name, date, capacity, taken FROM events
-                 WHERE account_id = ?1 AND id = ?2 AND active = 1",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE account_id = ?1 AND id = ?2 AND active = 1"
+            ))
             .db()?
             .query_row(params![account.0, id], event_info)
             .optional()
@@ -308,7 +414,8 @@ impl CatalogTx for SqliteTx<'_> {
             return Ok(Vec::new());
         };
         self.all(
-            "SELECT p.id, t.id, t.name, pt.id, pt.name, p.price, p.servicecharge
+            "SELECT p.id, t.id, t.name, t.name_nl, pt.id, pt.name, pt.name_nl, p.price,
+                        p.servicecharge
                  FROM tickettypes t
                  JOIN tickettypeprices p ON p.account_id = t.account_id
                    AND p.tickettype_id = t.id AND p.active = 1
@@ -320,11 +427,11 @@ impl CatalogTx for SqliteTx<'_> {
                 Ok(OfferLine {
                     tickettypeprice_id: num(row, 0)?,
                     tickettype_id: num(row, 1)?,
-                    tickettype_name: row.get(2)?,
-                    pricetype_id: num(row, 3)?,
-                    pricetype_name: row.get(4)?,
-                    price: money(row, 5)?,
-                    servicecharge: money(row, 6)?,
+                    tickettype_name: text(row, 2)?,
+                    pricetype_id: num(row, 4)?,
+                    pricetype_name: text(row, 5)?,
+                    price: money(row, 7)?,
+                    servicecharge: money(row, 8)?,
                 })
             },
         )
@@ -332,15 +439,15 @@ impl CatalogTx for SqliteTx<'_> {
 
     fn products(&mut self, account: AccountId) -> Result<Vec<Product>, Error> {
         self.all(
-            "SELECT id, name, producttype, price FROM products
+            "SELECT id, name, name_nl, producttype, price FROM products
                  WHERE account_id = ?1 AND active = 1 ORDER BY position",
             params![account.0],
             |row| {
                 Ok(Product {
                     id: num(row, 0)?,
-                    name: row.get(1)?,
-                    producttype: num(row, 2)?,
-                    price: money(row, 3)?,
+                    name: text(row, 1)?,
+                    producttype: num(row, 3)?,
+                    price: money(row, 4)?,
                 })
             },
         )
@@ -350,9 +457,9 @@ impl CatalogTx for SqliteTx<'_> {
         &mut self,
         account: AccountId,
         kind: Scenario,
-    ) -> Result<Vec<(NumId, String)>, Error> {
+    ) -> Result<Vec<(NumId, Text)>, Error> {
         self.all(scenarios_sql(kind), params![account.0], |row| {
-            Ok((num(row, 0)?, row.get(1)?))
+            Ok((num(row, 0)?, text(row, 1)?))
         })
     }
 }

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_catalog.sql"),
     include_str!("migrations/0003_orders.sql"),
     include_str!("migrations/0004_integrity.sql"),
+    include_str!("migrations/0005_shop_pages.sql"),
 ];
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,37 @@ use crate::storage::{
 };
 use crate::{CustomerInfo, Error};
 
+/// The columns [`order_row`] reads, in its order.
+macro_rules! order_columns {
+    () => {
+        "id, account_id, session_id, saleschannel_id, customer_id, deliveryscenario_id, \
+         paymentscenario_id, status, expires_ms, code"
+    };
+}
+
+fn order_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)> {
+    Ok((
+        OrderRow {
+            id: num(row, 0)?,
+            account: AccountId(row.get(1)?),
+            code: row.get(9)?,
+            session_id: row.get(2)?,
+            saleschannel: num(row, 3)?,
+            customer: opt_num(row, 4)?,
+            delivery: opt_num(row, 5)?,
+            payment: opt_num(row, 6)?,
+            status: OrderStatus::Open,
+            expires_ms: row.get(8)?,
+        },
+        row.get(7)?,
+    ))
+}
+
+fn with_order_status((mut order, text): (OrderRow, String)) -> Result<OrderRow, Error> {
+    order.status = OrderStatus::parse(&text)?;
+    Ok(order)
+}
+
 fn payment_status(text: &str) -> Result<PaymentStatus, Error> {
     PaymentStatus::parse(text)
         .ok_or_else(|| Error::Store(format!("unknown payment status {text:?}")))
@@ -64,49 +95,47 @@ impl OrderTx for SqliteTx<'_> {
         };
         let row = self
             .conn
-            .prepare_cached(
-                "SELECT id, account_id, session_id, saleschannel_id, customer_id,
-                        deliveryscenario_id, paymentscenario_id, status, expires_ms
-                 FROM orders WHERE id = ?1",
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE id = ?1"
+            ))
             .db()?
-            .query_row(params![id], |row| {
-                Ok((
-                    OrderRow {
-                        id: num(row, 0)?,
-                        account: AccountId(row.get(1)?),
-                        session_id: row.get(2)?,
-                        saleschannel: num(row, 3)?,
-                        customer: opt_num(row, 4)?,
-                        delivery: opt_num(row, 5)?,
-                        payment: opt_num(row, 6)?,
-                        status: OrderStatus::Open,
-                        expires_ms: row.get(8)?,
-                    },
-                    row.get::<_, String>(7)?,
-                ))
-            })
+            .query_row(params![id], order_row)
             .optional()
             .db()?;
-        row.map(|(mut order, text)| {
-            order.status = OrderStatus::parse(&text)?;
-            Ok(order)
-        })
-        .transpose()
+        row.map(with_order_status).transpose()
+    }
+
+    fn order_by_code(&mut self, account: AccountId, code: &str) -> Result<Option<OrderRow>, Error> {
+        let row = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                order_columns!(),
+                " FROM orders WHERE account_id = ?1 AND code = ?2"
+            ))
+            .db()?
+            .query_row(params![account.0, code], order_row)
+            .optional()
+            .db()?;
+        row.map(with_order_status).transpose()
     }
 
     fn insert_order(&mut self, order: &NewOrder) -> Result<NumId, Error> {
         self.conn
             .execute(
                 "INSERT INTO orders
-                   (account_id, session_id, saleschannel_id, status, created_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
+                   (account_id, code, session_id, saleschannel_id, status, created_ms,
+                    expires_ms)
+                 VALUES (?1, ?6, ?2, ?3, 'open', ?4, ?5)",
                 params![
                     order.account.0,
                     order.session_id,
                     db_id("sales channel", order.saleschannel)?,
                     order.created_ms,
-                    order.expires_ms
+                    order.expires_ms,
+                    order.code
                 ],
             )
             .db()?;

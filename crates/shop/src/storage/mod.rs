@@ -25,7 +25,9 @@ pub(crate) use rows::*;
 
 use protocol::{AccountName, Money, NumId};
 
-use crate::catalog::{CatalogEvent, EventInfo, OfferLine, Product, TicketType, TicketTypePrice};
+use crate::catalog::{
+    CatalogEvent, EventInfo, OfferLine, Organiser, Product, Text, TicketType, TicketTypePrice,
+};
 use crate::{CustomerInfo, Error, KeyKind, KeyPair, PaymentStatus, Scenario, StoredKey};
 
 /// Everything one transaction may do. Object-safe and synchronous: a backend with an
@@ -65,12 +67,14 @@ pub(crate) trait CatalogTx {
     fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error>;
     fn set_default_saleschannel(&mut self, account: AccountId, id: NumId) -> Result<(), Error>;
     fn set_return_hosts(&mut self, account: AccountId, hosts: &[String]) -> Result<(), Error>;
+    /// Replaces the organiser's name and policy URLs (absent fields become absent).
+    fn set_organiser(&mut self, account: AccountId, organiser: &Organiser) -> Result<(), Error>;
     fn upsert_named(
         &mut self,
         account: AccountId,
         kind: NamedKind,
         id: NumId,
-        name: &str,
+        name: &Text,
         position: usize,
     ) -> Result<(), Error>;
     fn upsert_event(&mut self, account: AccountId, event: &CatalogEvent) -> Result<(), Error>;
@@ -98,6 +102,8 @@ pub(crate) trait CatalogTx {
     fn default_saleschannel(&mut self, account: AccountId) -> Result<Option<NumId>, Error>;
     fn saleschannel_active(&mut self, account: AccountId, id: NumId) -> Result<bool, Error>;
     fn return_hosts(&mut self, account: AccountId) -> Result<Vec<String>, Error>;
+    /// The organiser as the last import gave it; all `None` before any import.
+    fn organiser(&mut self, account: AccountId) -> Result<Organiser, Error>;
     /// Events on sale, in catalog order.
     fn events(&mut self, account: AccountId) -> Result<Vec<EventInfo>, Error>;
     fn event(&mut self, account: AccountId, id: NumId) -> Result<Option<EventInfo>, Error>;
@@ -110,7 +116,7 @@ pub(crate) trait CatalogTx {
         &mut self,
         account: AccountId,
         kind: Scenario,
-    ) -> Result<Vec<(NumId, String)>, Error>;
+    ) -> Result<Vec<(NumId, Text)>, Error>;
 }
 
 /// Webshop sessions.
@@ -140,6 +146,8 @@ pub(crate) trait OrderTx {
     fn order_for_update(&mut self, id: NumId) -> Result<Option<OrderRow>, Error>;
     /// The order, without a lock: for reads.
     fn order(&mut self, id: NumId) -> Result<Option<OrderRow>, Error>;
+    /// The account's order with this public code, without a lock: for reads.
+    fn order_by_code(&mut self, account: AccountId, code: &str) -> Result<Option<OrderRow>, Error>;
     fn insert_order(&mut self, order: &NewOrder) -> Result<NumId, Error>;
     /// Writes the changeable fields: customer, scenarios, status and expiry.
     fn update_order(&mut self, order: &OrderRow) -> Result<(), Error>;

@@ -42,6 +42,9 @@ pub(crate) struct SessionRow {
 pub(crate) struct OrderRow {
     pub(crate) id: NumId,
     pub(crate) account: AccountId,
+    /// The public order code shoppers see (random, unique per account); `id` stays the
+    /// eventstream's `order.id`.
+    pub(crate) code: String,
     pub(crate) session_id: String,
     pub(crate) saleschannel: NumId,
     pub(crate) customer: Option<NumId>,
@@ -54,6 +57,7 @@ pub(crate) struct OrderRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NewOrder {
     pub(crate) account: AccountId,
+    pub(crate) code: String,
     pub(crate) session_id: String,
     pub(crate) saleschannel: NumId,
     pub(crate) created_ms: i64,

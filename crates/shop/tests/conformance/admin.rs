@@ -70,28 +70,57 @@ pub(crate) async fn importing_twice_updates_in_place(h: &impl Harness) {
     let events = store.events(&club).await.unwrap();
     assert_eq!(events.len(), catalog.events.len());
 
+    // Everything shoppers see of an event comes back as the file gave it.
     let offer = store.event_offer(&club, EVENT).await.unwrap().unwrap();
-    assert_eq!(offer.event.name, "Dance performance 2");
+    let given = &catalog.events[0];
+    assert_eq!(offer.event.name, given.name);
+    assert_eq!(offer.event.name.in_lang("nl"), "Dansvoorstelling 2");
+    assert_eq!(offer.event.time.as_ref(), Some(&given.time));
+    assert!(given.time.end.is_some());
+    assert_eq!(offer.event.venue, given.venue);
+    assert_eq!(offer.event.description, given.description);
+    assert!(offer.event.description.nl.is_some());
+    assert_eq!(offer.event.image, given.image);
     assert_eq!(offer.event.available, 200);
     assert_eq!(offer.lines.len(), 2);
-    assert_eq!(offer.lines[0].pricetype_name, "Normal");
+    assert_eq!(offer.lines[0].pricetype_name.text, "Normal");
+    assert_eq!(offer.lines[0].pricetype_name.in_lang("nl"), "Normaal");
     assert_eq!(offer.lines[1].price.to_string(), "12.5");
+    let products = store.products(&club).await.unwrap();
+    assert_eq!(products[0].name.in_lang("nl"), "Cadeaubon");
+    assert_eq!(store.organiser(&club).await.unwrap(), catalog.organiser);
+    assert!(catalog.organiser.terms_url.is_some());
 
-    // A changed file: renamed event, one product dropped, no return hosts.
+    // A changed file: renamed event without a translation or image, an offset instead of
+    // a zone, one product dropped, no return hosts, no organiser.
     let mut changed = catalog.clone();
-    changed.events[0].name = "Dance performance 2 (extra night)".into();
+    changed.events[0].name = shop::Text::new("Dance performance 2 (extra night)");
+    changed.events[0].image = None;
+    changed.events[0].time = catalog.events[1].time.clone();
     changed.products.truncate(1);
     changed.return_hosts.clear();
+    changed.organiser = shop::Organiser::default();
     assert!(!store.return_hosts(&club).await.unwrap().is_empty());
-    store.import_catalog(&club, changed).await.unwrap();
+    store.import_catalog(&club, changed.clone()).await.unwrap();
     let events = store.events(&club).await.unwrap();
     assert_eq!(events.len(), catalog.events.len());
-    assert_eq!(events[0].name, "Dance performance 2 (extra night)");
+    assert_eq!(events[0].name, changed.events[0].name);
+    assert_eq!(
+        events[0].name.in_lang("nl"),
+        "Dance performance 2 (extra night)"
+    );
+    assert_eq!(events[0].image, None);
+    assert_eq!(events[0].time.as_ref(), Some(&changed.events[0].time));
     assert_eq!(store.products(&club).await.unwrap().len(), 1);
     assert!(store.return_hosts(&club).await.unwrap().is_empty());
+    assert_eq!(
+        store.organiser(&club).await.unwrap(),
+        shop::Organiser::default()
+    );
 
     let (delivery, payment) = store.scenarios(&club).await.unwrap();
     assert_eq!((delivery.len(), payment.len()), (2, 2));
+    assert_eq!(delivery[1].name.in_lang("nl"), "Afhalen aan de kassa");
     assert_eq!(
         store.saleschannel(&club, None).await.unwrap(),
         Some(NumId(10000))

@@ -6,6 +6,7 @@
 //! which generates one `#[tokio::test]` per case.
 
 pub(crate) mod admin;
+pub(crate) mod checkout;
 pub(crate) mod integrity;
 pub(crate) mod orders;
 
@@ -62,6 +63,8 @@ macro_rules! conformance_suite {
             admin::catalog_import_errors_change_nothing,
             admin::sessions_without_an_order_are_forgotten_sooner,
             admin::a_new_visit_lets_a_finished_order_go,
+            checkout::the_checkout_form_records_new_panels_once_and_reuses_the_payment,
+            checkout::order_codes_are_unique_and_open_only_their_own_order,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),* $(,)?) => {

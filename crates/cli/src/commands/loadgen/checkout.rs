@@ -1,15 +1,20 @@
-//! The checkout panels, the test payment provider and the order page: the end of a
-//! journey. A cancelled or failed payment returns to the checkout, from where the shopper
-//! may pay again (a new `checkout_initiatepayment`).
+//! The checkout form, the test payment provider and the order page: the end of a
+//! journey. The form's panels are recorded when their values are new, in one request
+//! with the payment's start; a cancelled or failed payment returns to the checkout, from
+//! where the shopper sends the form again as it stands (only a new
+//! `checkout_initiatepayment`).
 
 use protocol::ActionType;
 use rand::Rng;
 use reqwest::Url;
 
-use super::html::Page;
+use super::html::{Form, Page};
 use super::journey::{required, with_value};
 use super::plan::{Outcome, Plan, Stage};
-use super::shopper::{Loaded, Shopper, Stop};
+use super::shopper::{Loaded, Shopper, Stop, Submitted};
+
+/// The form of the checkout page.
+const FORM: &str = "checkout-details";
 
 /// From the checkout page at `url` to the paid order. `Ok` means the order was paid.
 pub(crate) async fn finish(s: &mut Shopper, plan: &Plan, url: Url) -> Result<(), Stop> {
@@ -17,44 +22,19 @@ pub(crate) async fn finish(s: &mut Shopper, plan: &Plan, url: Url) -> Result<(),
     if plan.abandons_at(Stage::Checkout) {
         return Err(Stop::Abandoned);
     }
-    if page.form_by_id("customer-form").is_some() {
-        if plan.bad_email {
-            page = customer(s, &page, "not an e-mail address").await?;
-        }
-        let email = format!("shopper{}@example.test", s.number);
-        page = customer(s, &page, &email).await?;
+    let form = required(s, &page, FORM)?;
+    if plan.bad_email && form.value("email").is_some() {
+        let fields = filled(s, &form, "not an e-mail address");
+        page = refused(s, &form, fields).await?;
     }
-    if plan.abandons_at(Stage::Customer) {
+    if plan.abandons_at(Stage::Details) {
         return Err(Stop::Abandoned);
     }
-    if page.form_by_id("delivery-form").is_some() {
-        page = choose(
-            s,
-            &page,
-            "delivery-form",
-            "deliveryscenario",
-            ActionType::CheckoutAddDeliveryInfo,
-        )
-        .await?;
-    }
-    if plan.abandons_at(Stage::Delivery) {
-        return Err(Stop::Abandoned);
-    }
-    if page.form_by_id("payment-form").is_some() {
-        page = choose(
-            s,
-            &page,
-            "payment-form",
-            "paymentscenario",
-            ActionType::CheckoutAddPaymentInfo,
-        )
-        .await?;
-    }
-    if plan.abandons_at(Stage::Payment) {
-        return Err(Stop::Abandoned);
-    }
+    let email = format!("shopper{}@example.test", s.number);
+    let form = required(s, &page, FORM)?;
+    let mut fields = Some(filled(s, &form, &email));
     for &outcome in &plan.payments {
-        page = match pay(s, plan, &page, outcome).await? {
+        page = match pay(s, plan, &page, fields.take(), outcome).await? {
             Some(page) => page,
             None => return Ok(()),
         };
@@ -75,44 +55,38 @@ async fn checkout_page(s: &mut Shopper, url: Url) -> Result<Page, Stop> {
     }
 }
 
-/// Submits the customer panel; an invalid address is refused (nothing recorded).
-async fn customer(s: &mut Shopper, page: &Page, email: &str) -> Result<Page, Stop> {
-    let form = required(s, page, "customer-form")?;
-    let name = format!("Shopper {}", s.number);
-    let fields = with_value(form.fields(), "name", &name);
-    let fields = with_value(fields, "email", email);
-    let action = ActionType::CheckoutAddCustomerInfo;
-    let sent = s
-        .submit(&form, &fields, std::slice::from_ref(&action))
-        .await?;
-    if !sent.refused {
-        s.tally.acknowledge(action);
+/// The form with a name, `email` and a random choice in every radio panel it shows.
+fn filled(s: &mut Shopper, form: &Form, email: &str) -> Vec<(String, String)> {
+    let mut fields = form.fields();
+    if form.value("name").is_some() {
+        fields = with_value(fields, "name", &format!("Shopper {}", s.number));
+        fields = with_value(fields, "email", email);
     }
-    checkout_page(s, sent.location).await
+    for panel in ["deliveryscenario", "paymentscenario"] {
+        let choices = form.choices(panel);
+        if choices.is_empty() {
+            continue;
+        }
+        let choice = choices[s.rng.gen_range(0..choices.len())].to_owned();
+        fields = with_value(fields, panel, &choice);
+    }
+    fields
 }
 
-/// Picks one option of a radio panel (delivery or payment) and submits it.
-async fn choose(
+/// Sends a form the shop must refuse (an invalid e-mail address): the page comes back
+/// with the error, and nothing is recorded.
+async fn refused(
     s: &mut Shopper,
-    page: &Page,
-    id: &str,
-    name: &str,
-    action: ActionType,
+    form: &Form,
+    fields: Vec<(String, String)>,
 ) -> Result<Page, Stop> {
-    let form = required(s, page, id)?;
-    let choices = form.choices(name);
-    if choices.is_empty() {
-        return Err(s.fail(&[], format!("form #{id} offers no {name}")));
+    match s.submit_form(form, &fields, &[]).await? {
+        Submitted::Invalid(page) => Ok(page),
+        Submitted::Redirect(sent) => Err(s.fail(
+            &[],
+            format!("an invalid e-mail address led to {}", sent.location.path()),
+        )),
     }
-    let choice = choices[s.rng.gen_range(0..choices.len())].to_owned();
-    let fields = with_value(form.fields(), name, &choice);
-    let sent = s
-        .submit(&form, &fields, std::slice::from_ref(&action))
-        .await?;
-    if !sent.refused {
-        s.tally.acknowledge(action);
-    }
-    checkout_page(s, sent.location).await
 }
 
 /// One payment attempt from the checkout `page`. Returns the checkout page to try again
@@ -121,19 +95,43 @@ async fn pay(
     s: &mut Shopper,
     plan: &Plan,
     page: &Page,
+    fields: Option<Vec<(String, String)>>,
     outcome: Outcome,
 ) -> Result<Option<Page>, Stop> {
-    let form = required(s, page, "pay-form")?;
-    let initiate = ActionType::CheckoutInitiatePayment;
-    let sent = s
-        .submit(&form, &form.fields(), std::slice::from_ref(&initiate))
-        .await?;
+    let form = required(s, page, FORM)?;
+    // The first time, the filled-in panels are new; later the form is sent as it stands
+    // (its fields hold what the order has), so only the payment starts again.
+    let (fields, mut actions) = match fields {
+        Some(fields) => {
+            let mut panels = Vec::new();
+            if form.value("name").is_some() {
+                panels.push(ActionType::CheckoutAddCustomerInfo);
+            }
+            if !form.choices("deliveryscenario").is_empty() {
+                panels.push(ActionType::CheckoutAddDeliveryInfo);
+            }
+            if !form.choices("paymentscenario").is_empty() {
+                panels.push(ActionType::CheckoutAddPaymentInfo);
+            }
+            (fields, panels)
+        }
+        None => (form.fields(), Vec::new()),
+    };
+    actions.push(ActionType::CheckoutInitiatePayment);
+    let sent = match s.submit_form(&form, &fields, &actions).await? {
+        Submitted::Redirect(sent) => sent,
+        Submitted::Invalid(_) => {
+            return Err(s.fail(&actions, "the checkout form was refused".to_owned()));
+        }
+    };
     if sent.refused {
-        // A panel is missing after all: the shopper reads the message and leaves.
-        checkout_page(s, sent.location).await?;
+        // The reservation ran out meanwhile: the shopper reads the message and leaves.
+        s.page(sent.location).await?;
         return Err(Stop::Abandoned);
     }
-    s.tally.acknowledge(initiate);
+    for action in actions {
+        s.tally.acknowledge(action);
+    }
 
     let provider = match s.get(sent.location, false).await? {
         Loaded::Page(page) => page,

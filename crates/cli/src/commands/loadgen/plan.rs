@@ -17,23 +17,17 @@ pub(crate) enum Stage {
     Basket,
     /// On the checkout page, before filling anything in.
     Checkout,
-    /// After the customer panel.
-    Customer,
-    /// After the delivery panel.
-    Delivery,
-    /// After the payment panel, before paying.
-    Payment,
+    /// On the checkout page, with the form filled in but not sent.
+    Details,
     /// On the payment provider's page, without answering it.
     Provider,
 }
 
-const STAGES: [Stage; 7] = [
+const STAGES: [Stage; 5] = [
     Stage::Tickets,
     Stage::Basket,
     Stage::Checkout,
-    Stage::Customer,
-    Stage::Delivery,
-    Stage::Payment,
+    Stage::Details,
     Stage::Provider,
 ];
 

@@ -34,6 +34,14 @@ pub(crate) enum Loaded {
     Redirect(Url),
 }
 
+/// The answer to a form that may be sent back: a redirect, or the same page again with
+/// what was wrong marked (`422`; nothing was recorded).
+#[derive(Debug)]
+pub(crate) enum Submitted {
+    Redirect(Sent),
+    Invalid(Page),
+}
+
 /// The answer to a form: where the shop sent the shopper, and whether a shop rule refused
 /// the change (then nothing was recorded).
 #[derive(Debug)]
@@ -142,22 +150,46 @@ impl Shopper {
         fields: &[(String, String)],
         possible: &[ActionType],
     ) -> Result<Sent, Stop> {
+        match self.submit_form(form, fields, possible).await? {
+            Submitted::Redirect(sent) => Ok(sent),
+            Submitted::Invalid(_) => Err(self.fail(
+                possible,
+                format!("POST {}: the form came back as invalid", form.action),
+            )),
+        }
+    }
+
+    /// Submits a form the shop may send back with its errors marked (the checkout form).
+    pub(crate) async fn submit_form(
+        &mut self,
+        form: &Form,
+        fields: &[(String, String)],
+        possible: &[ActionType],
+    ) -> Result<Submitted, Stop> {
         let url = self.url(&form.action)?;
         let what = format!("POST {}", url.path());
         let request = self.client.post(url).form(fields);
         let response = self.send(request, &what, possible).await?;
-        if response.status() != StatusCode::SEE_OTHER {
-            let status = response.status();
-            return Err(self.fail(possible, unexpected(&what, status)));
+        match response.status() {
+            StatusCode::SEE_OTHER => {
+                let location = self.location(&response, &what, possible)?;
+                let refused = location.query_pairs().any(|(name, _)| name == "msg");
+                // A cancelled payment comes back with a message too, but it was no change.
+                if refused && !possible.is_empty() {
+                    self.tally.refused += 1;
+                }
+                Ok(Submitted::Redirect(Sent { location, refused }))
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                self.tally.refused += 1;
+                let body = response
+                    .text()
+                    .await
+                    .map_err(|e| self.fail(&[], format!("{what}: {}", describe(e))))?;
+                Ok(Submitted::Invalid(Page::parse(body)))
+            }
+            status => Err(self.fail(possible, unexpected(&what, status))),
         }
-        // Without a readable Location, nobody knows whether the change was refused.
-        let location = self.location(&response, &what, possible)?;
-        let refused = location.query_pairs().any(|(name, _)| name == "msg");
-        // A cancelled payment comes back with a message too, but it was no change.
-        if refused && !possible.is_empty() {
-            self.tally.refused += 1;
-        }
-        Ok(Sent { location, refused })
     }
 
     async fn send(

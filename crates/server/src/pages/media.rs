@@ -1,0 +1,81 @@
+//! The accounts' own static files (event images), served from `<media dir>/<account>/`,
+//! and the shop's own: the favicon and the front page.
+//!
+//! A file is served only when its name is a plain image file name (no folders, a known
+//! extension: see `shop::image_type`), the account name is valid, and the path is a
+//! regular file; its content type follows from the extension alone. Anything else is a
+//! 404, so no request can read outside an account's folder.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use protocol::AccountName;
+
+use super::error::{Missing, PageError};
+use super::i18n::Texts;
+use super::views::{Frame, HomePage};
+use crate::App;
+
+/// No event image is anywhere near this large.
+const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+const FAVICON: &str = include_str!("../../static/favicon.svg");
+
+/// `GET /media/{account}/{file}`
+pub(crate) async fn file(
+    State(app): State<App>,
+    Path((account, file)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let missing = PageError::NotFound(Missing::File);
+    let (Ok(account), Some(content_type), Some(dir)) = (
+        AccountName::parse(&account),
+        shop::image_type(&file),
+        app.config.media_dir.as_ref(),
+    ) else {
+        return Err(missing);
+    };
+    let path = dir.join(account.as_str()).join(&file);
+    // The file itself, not a link to somewhere else.
+    let meta = tokio::fs::symlink_metadata(&path)
+        .await
+        .map_err(|_| missing.clone())?;
+    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+        return Err(missing);
+    }
+    let bytes = tokio::fs::read(&path).await.map_err(|_| missing)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET /static/favicon.svg`, and `/favicon.ico` for browsers that ask for it anyway.
+pub(crate) async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+}
+
+/// `GET /`: a plain page that says what this server is, in the visitor's first language
+/// among English and Dutch.
+pub(crate) async fn home(headers: HeaderMap) -> Result<Response, PageError> {
+    let preferred = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|tag| tag.trim().get(..2).unwrap_or("").to_ascii_lowercase());
+    let t = Texts::for_lang(preferred.as_deref());
+    let page = HomePage {
+        frame: Frame::new(t, t.home_title),
+    };
+    Ok(Html(page.render()?).into_response())
+}
