@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eventlog::{KeyPrefix, RedisUrl};
 use protocol::AccountName;
+use shop::{DatabaseUrl, ShopBackend};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,7 +15,8 @@ use protocol::AccountName;
     about = "Ticketing webshop with privacy-first user tracking"
 )]
 pub(crate) struct Cli {
-    /// Where the shop store and the event log live.
+    /// Where the shop store and the event log live (unless --database-url and --eventlog
+    /// put them elsewhere).
     #[arg(
         long,
         global = true,
@@ -23,12 +25,49 @@ pub(crate) struct Cli {
     )]
     pub(crate) data_dir: PathBuf,
 
+    /// The shop store: unset for SQLite under the data directory, or
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE for PostgreSQL, shared by several
+    /// server processes.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "TICKETSTREAM_DATABASE_URL"
+    )]
+    pub(crate) database_url: Option<DatabaseUrl>,
+
+    /// Connections to PostgreSQL one process opens at most.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = ShopBackend::DEFAULT_POOL_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        env = "TICKETSTREAM_DATABASE_POOL_SIZE"
+    )]
+    pub(crate) database_pool_size: u32,
+
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TICKETSTREAM_LOG_FORMAT")]
     pub(crate) log_format: LogFormat,
 
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+impl Cli {
+    /// Where the shop store lives.
+    pub(crate) fn shop_backend(&self) -> ShopBackend {
+        match &self.database_url {
+            Some(url) => ShopBackend::Postgres {
+                url: url.clone(),
+                pool_size: self.database_pool_size,
+            },
+            None => ShopBackend::Sqlite {
+                dir: self.data_dir.clone(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,10 +116,6 @@ pub(crate) struct BenchArgs {
     /// deleted at the end.
     #[arg(long, value_name = "URL")]
     pub(crate) redis: Option<String>,
-    /// With --redis: the shop store in this PostgreSQL database for the scale-out action
-    /// figures (use a scratch database; needs a `serve` that takes --database-url).
-    #[arg(long, value_name = "URL")]
-    pub(crate) database_url: Option<String>,
     /// Items in the read stream (for tests).
     #[arg(long, hide = true)]
     pub(crate) items: Option<usize>,

@@ -5,22 +5,13 @@
 
 mod common;
 
-use common::{Process, serve_demo};
+use common::{Process, serve_demo, ticketstream};
+use testsupport::{TestDatabase, TestRedis};
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-fn ticketstream(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ticketstream"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn stdout_json(output: &Output) -> Value {
     assert!(output.status.success(), "{output:?}");
@@ -349,27 +340,117 @@ fn serve_names_an_unreachable_redis_event_log_and_exits() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a Redis URL"));
 }
 
+/// A shop store that cannot be reached stops every command that opens it with an error
+/// naming the URL without its password.
+#[test]
+fn commands_name_an_unreachable_postgres_shop_store_and_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = testsupport::free_port();
+    let url = format!("postgres://ts:hunter2@127.0.0.1:{port}/shop");
+    let shown =
+        format!("cannot connect to the shop store at postgres://ts:***@127.0.0.1:{port}/shop");
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["account", "create", "club"],
+        &["demo", "init"],
+    ] {
+        let output = ticketstream(dir.path(), &[&["--database-url", &url], args].concat());
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&shown), "{args:?}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+    let bad = ticketstream(
+        dir.path(),
+        &["--database-url", "mysql://h/db", "demo", "init"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a PostgreSQL URL"));
+}
+
 /// `serve --eventlog redis://...`: a tracked shopper's actions go through Redis (no
 /// embedded log is created) and come out of the eventstream.
 #[tokio::test]
 async fn serve_demo_with_a_redis_event_log_serves_the_shoppers_actions() {
-    let Ok(url) = std::env::var("TICKETSTREAM_TEST_REDIS_URL") else {
-        eprintln!("skipped: TICKETSTREAM_TEST_REDIS_URL not set");
+    let Some(redis) = TestRedis::create("serve_demo_with_a_redis_event_log") else {
         return;
-    };
-    let prefix = format!("tstest-cli-{}", std::process::id());
-    // The keys the demo account gets (ARCHITECTURE.md, "The Redis layout").
-    let keys = RedisKeys {
-        url: url.clone(),
-        keys: ["accounts", "{demo}:stream", "{demo}:meta"]
-            .map(|k| format!("{prefix}:{k}"))
-            .to_vec(),
     };
     let dir = tempfile::tempdir().unwrap();
     let (_server, printed) = serve_demo(
         dir.path(),
-        &["--eventlog", &url, "--eventlog-prefix", &prefix],
+        &[
+            "--eventlog",
+            redis.url(),
+            "--eventlog-prefix",
+            redis.prefix(),
+        ],
     );
+    shop_and_read_back(&printed).await;
+    assert!(!dir.path().join("eventlog").exists());
+    assert!(dir.path().join(shop::ShopStore::FILE_NAME).exists());
+    // The keys the demo account gets (ARCHITECTURE.md, "The Redis layout").
+    let mut keys = redis.keys();
+    keys.sort();
+    let p = redis.prefix();
+    assert_eq!(
+        keys,
+        [
+            format!("{p}:accounts"),
+            format!("{p}:{{demo}}:carried"),
+            format!("{p}:{{demo}}:meta"),
+            format!("{p}:{{demo}}:stream"),
+        ]
+    );
+}
+
+/// `serve --database-url postgres://... --eventlog redis://... --demo` on a fresh
+/// database: the demo is set up there, the printed links work, and the data directory
+/// holds nothing but the demo's images.
+#[tokio::test]
+async fn serve_demo_with_postgres_and_redis_keeps_only_images_in_the_data_dir() {
+    let test = "serve_demo_with_postgres_and_redis";
+    let (Some(db), Some(redis)) = (TestDatabase::create(test), TestRedis::create(test)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("unused");
+    let (_server, printed) = serve_demo(
+        &data_dir,
+        &[
+            "--database-url",
+            db.url(),
+            "--eventlog",
+            redis.url(),
+            "--eventlog-prefix",
+            redis.prefix(),
+        ],
+    );
+    shop_and_read_back(&printed).await;
+    let kept: Vec<_> = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(kept, ["media"], "no store, no lock in the data directory");
+    assert!(
+        data_dir
+            .join("media/demo")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some()
+    );
+    let accounts: i64 = db.with_client(|client| {
+        client
+            .query_one("SELECT COUNT(*) FROM accounts WHERE name = 'demo'", &[])
+            .unwrap()
+            .get(0)
+    });
+    assert_eq!(accounts, 1);
+}
+
+/// Opens the printed sales-flow link as a shopper and finds the page view in the
+/// eventstream with the printed credentials.
+async fn shop_and_read_back(printed: &common::Printed) {
     let shopper = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -389,37 +470,4 @@ async fn serve_demo_with_a_redis_event_log_serves_the_shoppers_actions() {
     assert!(!results.is_empty(), "{page}");
     assert_eq!(results[0]["type"], "webshop:pageview");
     assert_eq!(results[0]["data"]["ref"], "demo-user");
-    assert!(!dir.path().join("eventlog").exists());
-    assert_eq!(keys.existing(), 3, "the items are not in Redis");
-}
-
-/// A test's Redis keys, deleted when the test ends, however it ends.
-struct RedisKeys {
-    url: String,
-    keys: Vec<String>,
-}
-
-impl RedisKeys {
-    fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url.as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    fn existing(&self) -> u64 {
-        redis::cmd("EXISTS")
-            .arg(&self.keys)
-            .query(&mut self.connection())
-            .unwrap()
-    }
-}
-
-impl Drop for RedisKeys {
-    fn drop(&mut self) {
-        let _: () = redis::cmd("DEL")
-            .arg(&self.keys)
-            .query(&mut self.connection())
-            .unwrap();
-    }
 }

@@ -9,6 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,6 +35,9 @@ struct Demo {
     base_url: String,
     accesskey: String,
     secretkey: String,
+    /// The length of the log when the last consumer was started: it logs `consuming`
+    /// after that once it listens for signals.
+    last_start: AtomicUsize,
 }
 
 fn serve_demo(extra: &[&str]) -> Demo {
@@ -45,6 +49,7 @@ fn serve_demo(extra: &[&str]) -> Demo {
         accesskey: printed.accesskey,
         secretkey: printed.secretkey,
         dir,
+        last_start: AtomicUsize::new(0),
     }
 }
 
@@ -135,6 +140,7 @@ impl Demo {
 
     /// Starts `consume` with these sinks; logs (JSON) go to `consume.log`.
     fn consume(&self, sinks: &[String], extra: &[&str]) -> Process {
+        self.last_start.store(self.log().len(), Ordering::SeqCst);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -164,8 +170,22 @@ impl Demo {
     }
 }
 
-/// SIGTERM, then the consumer must finish its batch and exit 0 soon.
+/// SIGTERM, then the consumer must finish its batch and exit 0 soon. The signal is sent
+/// only once the consumer listens for it: earlier, its default action kills the process.
 async fn stop(mut consumer: Process, demo: &Demo) {
+    let start = demo.last_start.load(Ordering::SeqCst);
+    wait_until(
+        "the consumer listens for signals",
+        demo,
+        Duration::from_secs(20),
+        || {
+            demo.log()
+                .get(start..)
+                .unwrap_or_default()
+                .contains(r#""message":"consuming""#)
+        },
+    )
+    .await;
     let pid = consumer.0.id().to_string();
     assert!(
         Command::new("kill")

@@ -60,7 +60,7 @@ fn main() {
                     data: data.clone(),
                 })
                 .collect();
-            log.append(&account, items, None).await.unwrap();
+            log.append(&account, items).await.unwrap();
             clock.advance(Duration::from_millis(1));
         }
         let append = started.elapsed();

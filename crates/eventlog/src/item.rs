@@ -19,6 +19,24 @@ pub struct NewItem {
     pub data: String,
 }
 
+/// An item made from one row of the shop's outbox: `row` is that row's id, which the log
+/// records with the item so that the row is never appended twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowItem {
+    pub row: u64,
+    pub item: NewItem,
+}
+
+/// What an append of outbox rows did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsAppended {
+    /// The ids of the items appended, in the order of their rows.
+    pub ids: Vec<ItemId>,
+    /// Rows left out because an earlier append already carried them (a relay stopped
+    /// between appending and deleting them, or another relay got there first).
+    pub already_carried: Vec<u64>,
+}
+
 /// An item as stored and served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredItem {

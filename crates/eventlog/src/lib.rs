@@ -22,7 +22,9 @@ mod waiters;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use error::RedisError;
-pub use item::{LogStats, NewItem, PurgeReport, ReadPage, ReadRequest, StoredItem};
+pub use item::{
+    LogStats, NewItem, PurgeReport, ReadPage, ReadRequest, RowItem, RowsAppended, StoredItem,
+};
 pub use log::EventLog;
 pub use open::{Backend, DEFAULT_CACHE_BYTES, DEFAULT_RETENTION, OpenOptions};
 pub use redis::{KeyPrefix, RedisConfigError, RedisUrl};

@@ -7,7 +7,7 @@ use protocol::{AccountName, ItemId, StartAt};
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::item::{LogStats, NewItem, PurgeReport, ReadPage, ReadRequest};
+use crate::item::{LogStats, NewItem, PurgeReport, ReadPage, ReadRequest, RowItem, RowsAppended};
 use crate::open::{OpenOptions, open_store};
 use crate::page;
 use crate::store::{Scan, Store};
@@ -43,28 +43,69 @@ impl EventLog {
 
     /// Appends a batch atomically (one transaction, one fsync: group commit), assigns ids,
     /// returns them; the backend wakes waiters after commit, in every process.
-    ///
-    /// `source` is the position of the last outbox row in this batch. It is stored in the
-    /// same transaction as the items, so after a crash the relay asks
-    /// [`source_position`](Self::source_position) and skips the rows already appended.
     pub async fn append(
         &self,
         account: &AccountName,
         items: Vec<NewItem>,
-        source: Option<u64>,
     ) -> Result<Vec<ItemId>, Error> {
-        if items.is_empty() && source.is_none() {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = self
+            .inner
+            .store
+            .append(account.clone(), items, Vec::new())
+            .await?;
+        ids.into_iter()
+            .map(|id| id.ok_or_else(|| Error::Corrupt("a plain append left an item out".into())))
+            .collect()
+    }
+
+    /// Appends items made from outbox rows, atomically, recording with them which rows
+    /// they carry. A row an earlier append already carried is left out, in the same
+    /// atomic step: whatever happened before (a relay that stopped between appending and
+    /// deleting its rows, two relays at once), no row becomes two items. The record of a
+    /// row is kept as long as its item (the retention window).
+    pub async fn append_rows(
+        &self,
+        account: &AccountName,
+        rows: Vec<RowItem>,
+    ) -> Result<RowsAppended, Error> {
+        if rows.is_empty() {
+            return Ok(RowsAppended::default());
+        }
+        let (ids, items): (Vec<u64>, Vec<NewItem>) =
+            rows.into_iter().map(|r| (r.row, r.item)).unzip();
+        let assigned = self
+            .inner
+            .store
+            .append(account.clone(), items, ids.clone())
+            .await?;
+        let mut out = RowsAppended::default();
+        for (row, id) in ids.into_iter().zip(assigned) {
+            match id {
+                Some(id) => out.ids.push(id),
+                None => out.already_carried.push(row),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Those of `rows` that an append carried (and retention has not forgotten yet), in
+    /// the order given.
+    pub async fn carried(&self, account: &AccountName, rows: &[u64]) -> Result<Vec<u64>, Error> {
+        if rows.is_empty() {
             return Ok(Vec::new());
         }
         self.inner
             .store
-            .append(account.clone(), items, source)
+            .carried(account.clone(), rows.to_vec())
             .await
     }
 
-    /// The `source` of the last append that gave one, for this account.
-    pub async fn source_position(&self, account: &AccountName) -> Result<Option<u64>, Error> {
-        self.inner.store.source_position(account.clone()).await
+    /// Whether the store answers now: for readiness checks.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.inner.store.ping().await
     }
 
     /// One page, oldest first, from one consistent snapshot.

@@ -55,16 +55,26 @@ pub(crate) struct Bounds {
 
 pub(crate) trait Store: Send + Sync + Debug {
     /// Appends atomically, assigning ids in the write transaction (so an id becomes
-    /// visible only with every smaller one), and stores `source` with the items. Never
-    /// called with neither items nor source.
+    /// visible only with every smaller one). `rows` is empty, or names for each item the
+    /// outbox row it carries: then an item whose row an earlier append carried is left
+    /// out (`None` in its place), and the others' rows are recorded in the same
+    /// transaction, kept as long as their items are. Never called without items.
     fn append(
         &self,
         account: AccountName,
         items: Vec<NewItem>,
-        source: Option<u64>,
-    ) -> BoxFuture<'_, Result<Vec<ItemId>, Error>>;
+        rows: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<Option<ItemId>>, Error>>;
 
-    fn source_position(&self, account: AccountName) -> BoxFuture<'_, Result<Option<u64>, Error>>;
+    /// Those of `rows` that an append recorded as carried.
+    fn carried(
+        &self,
+        account: AccountName,
+        rows: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<u64>, Error>>;
+
+    /// Whether the store answers now.
+    fn ping(&self) -> BoxFuture<'_, Result<(), Error>>;
 
     fn scan(&self, account: AccountName, scan: Scan) -> BoxFuture<'_, Result<Scanned, Error>>;
 

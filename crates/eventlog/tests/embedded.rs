@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance::{Harness, RETENTION, T0, conformance_suite};
-use eventlog::{Backend, EventLog, ManualClock, NewItem, OpenOptions};
+use eventlog::{Backend, EventLog, ManualClock, NewItem, OpenOptions, RowItem};
 use protocol::{AccountName, StartAt, Timestamp};
 use tempfile::TempDir;
 
@@ -100,7 +100,12 @@ async fn creates_its_directory_and_one_file_with_durable_settings() {
     let nested = h.dir.path().join("a/b/c");
     let log = open_at(&nested, &h.clock, RETENTION).await;
     let acct = AccountName::parse("demo").unwrap();
-    log.append(&acct, Vec::new(), Some(1)).await.unwrap();
+    let item = NewItem {
+        ts: Timestamp::from_unix_ms(0),
+        kind: "webshop:pageview".into(),
+        data: "{}".into(),
+    };
+    log.append(&acct, vec![item]).await.unwrap();
     let file = nested.join("eventlog.sqlite");
     assert!(file.is_file());
     let conn = rusqlite::Connection::open(&file).unwrap();
@@ -136,10 +141,11 @@ async fn crash_child() {
             kind: "webshop:pageview".into(),
             data: format!(r#"{{"n":{n}}}"#),
         };
-        let ids = log
-            .append(&acct, vec![item.clone(), item], Some(n))
-            .await
-            .unwrap();
+        let rows = [2 * n, 2 * n + 1].map(|row| RowItem {
+            row,
+            item: item.clone(),
+        });
+        let ids = log.append_rows(&acct, rows.to_vec()).await.unwrap().ids;
         println!("appended {} {}", ids[0], ids[1]);
     }
     std::process::abort();
@@ -177,7 +183,9 @@ async fn appends_survive_a_crash() {
         .unwrap();
     let stored: Vec<String> = page.items.iter().map(|i| i.id.to_string()).collect();
     assert_eq!(stored, returned);
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(19));
+    // The record of the rows they carried survived with them.
+    let rows: Vec<u64> = (0..40).collect();
+    assert_eq!(log.carried(&acct, &rows).await.unwrap(), rows);
 }
 
 fn shop_item(n: usize) -> NewItem {
@@ -220,7 +228,7 @@ async fn items_are_stored_compressed_with_a_trained_dictionary() {
     // thread; the batches after it are compressed.
     for batch in 0..200 {
         let items: Vec<NewItem> = (0..500).map(|i| shop_item(batch * 500 + i)).collect();
-        let ids = log.append(&acct, items.clone(), None).await.unwrap();
+        let ids = log.append(&acct, items.clone()).await.unwrap();
         appended.extend(ids.into_iter().zip(items));
         if batch >= 10 && compressed(&file) > 0 {
             break;
@@ -256,8 +264,61 @@ async fn items_are_stored_compressed_with_a_trained_dictionary() {
     assert_eq!(dictionaries, 1);
 }
 
-/// A file of the first version (whole JSON, uncompressed) is migrated on open and its
-/// items read back as they were.
+/// The schema version a file was left at.
+fn user_version(file: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+/// The columns of a table of a file.
+fn columns(file: &Path, table: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")
+        .unwrap();
+    stmt.query_map([table], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// After a migration: the old item reads back as it was, ids go on after it, and outbox
+/// rows are recorded as carried (the old relay position is gone with its column).
+async fn check_migrated(h: &Embedded, json: &str, id: protocol::ItemId) {
+    let file = h.data_dir().join("eventlog.sqlite");
+    let log = h.open(RETENTION).await;
+    let acct = AccountName::parse("old").unwrap();
+    let page = log.read(&acct, &all_items()).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].json_str(), json);
+    let next = log.append(&acct, vec![shop_item(2)]).await.unwrap();
+    assert_eq!(next, [id.successor()]);
+    // Row 9 was the old relay position; rows are now recorded one by one.
+    assert!(log.carried(&acct, &[9]).await.unwrap().is_empty());
+    let rows = vec![RowItem {
+        row: 9,
+        item: shop_item(3),
+    }];
+    let carried = log.append_rows(&acct, rows.clone()).await.unwrap();
+    assert_eq!(carried.ids, [id.successor().successor()]);
+    assert_eq!(
+        log.append_rows(&acct, rows).await.unwrap().already_carried,
+        [9]
+    );
+    assert_eq!(log.carried(&acct, &[9]).await.unwrap(), [9]);
+    assert_eq!(log.stats().await.unwrap().items, Some(3));
+    assert_eq!(user_version(&file), 3);
+    assert!(!columns(&file, "accounts").contains(&"source_position".to_owned()));
+    // Opening it again changes nothing.
+    drop(log);
+    let log = h.open(RETENTION).await;
+    assert_eq!(log.read(&acct, &all_items()).await.unwrap().items.len(), 3);
+    assert_eq!(log.carried(&acct, &[9]).await.unwrap(), [9]);
+}
+
+/// A file of the first version (whole JSON, uncompressed) is migrated on open, through
+/// every version since, and its items read back as they were.
 #[tokio::test]
 async fn a_version_1_file_is_migrated() {
     let h = embedded();
@@ -289,12 +350,44 @@ async fn a_version_1_file_is_migrated() {
         )
         .unwrap();
     }
-    let log = h.open(RETENTION).await;
-    let acct = AccountName::parse("old").unwrap();
-    let page = log.read(&acct, &all_items()).await.unwrap();
-    assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].json_str(), json);
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(9));
-    let next = log.append(&acct, vec![shop_item(2)], None).await.unwrap();
-    assert_eq!(next, [id.successor()]);
+    check_migrated(&h, &json, id).await;
+}
+
+/// A file of the second version (compressed items, the relay's position per account) is
+/// migrated on open to record carried rows instead.
+#[tokio::test]
+async fn a_version_2_file_is_migrated() {
+    let h = embedded();
+    std::fs::create_dir_all(h.data_dir()).unwrap();
+    let item = shop_item(1);
+    let id = protocol::ItemId::new(T0, 3);
+    let json = protocol::item_json(id, item.ts, &item.kind, &item.data);
+    let head = format!(r#"{{"id":"{id}""#);
+    let body = json.strip_prefix(&head).unwrap().as_bytes().to_vec();
+    {
+        let conn = rusqlite::Connection::open(h.data_dir().join("eventlog.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                 last_ms INTEGER, last_seq INTEGER, deleted_ms INTEGER, deleted_seq INTEGER,
+                 source_position INTEGER, items INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+             CREATE TABLE items (account INTEGER NOT NULL, ms INTEGER NOT NULL,
+                 seq INTEGER NOT NULL, type TEXT NOT NULL, dict INTEGER NOT NULL,
+                 body BLOB NOT NULL, PRIMARY KEY (account, ms, seq)) WITHOUT ROWID;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO accounts (id, name, last_ms, last_seq, source_position, items)
+             VALUES (1, 'old', ?1, 3, 9, 1)",
+            [T0 as i64],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO items (account, ms, seq, type, dict, body) VALUES (1, ?1, 3, ?2, 0, ?3)",
+            rusqlite::params![T0 as i64, item.kind, body],
+        )
+        .unwrap();
+    }
+    check_migrated(&h, &json, id).await;
 }

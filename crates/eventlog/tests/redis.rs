@@ -10,18 +10,20 @@ mod conformance;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use conformance::{Harness, RETENTION, T0, conformance_suite};
 use eventlog::{
-    Backend, EventLog, KeyPrefix, ManualClock, NewItem, OpenOptions, ReadRequest, RedisUrl,
+    Backend, EventLog, KeyPrefix, ManualClock, NewItem, OpenOptions, ReadRequest, RedisUrl, RowItem,
 };
 use protocol::{AccountName, ActionType, ItemId, StartAt, Timestamp};
+use testsupport::{PrivateRedis, TestRedis};
 
-const URL_VAR: &str = "TICKETSTREAM_TEST_REDIS_URL";
+const URL_VAR: &str = testsupport::REDIS_ENV;
 
 struct RedisHarness {
+    /// The test's own key prefix, whose keys go when the harness is dropped.
+    redis: TestRedis,
     url: RedisUrl,
     prefix: KeyPrefix,
     clock: ManualClock,
@@ -29,25 +31,13 @@ struct RedisHarness {
 }
 
 fn redis_harness() -> Option<RedisHarness> {
-    let Ok(url) = std::env::var(URL_VAR) else {
-        eprintln!("skipped: {URL_VAR} not set");
-        return None;
-    };
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let prefix = format!(
-        "tstest-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
+    let redis = TestRedis::create("an event log test")?;
     Some(RedisHarness {
-        client: redis::Client::open(url.as_str()).unwrap(),
-        url: RedisUrl::parse(&url).unwrap(),
-        prefix: KeyPrefix::parse(&prefix).unwrap(),
+        client: redis::Client::open(redis.url()).unwrap(),
+        url: RedisUrl::parse(redis.url()).unwrap(),
+        prefix: KeyPrefix::parse(redis.prefix()).unwrap(),
         clock: ManualClock::new(T0),
+        redis,
     })
 }
 
@@ -59,30 +49,8 @@ impl RedisHarness {
         }
     }
 
-    /// Every key of this test, found with SCAN (never KEYS, which blocks the server).
     fn keys(&self) -> Vec<String> {
-        let mut conn = self.client.get_connection().unwrap();
-        let pattern = format!("{}:*", self.prefix.as_str());
-        let found: redis::Iter<'_, String> = redis::cmd("SCAN")
-            .cursor_arg(0)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .clone()
-            .iter(&mut conn)
-            .unwrap();
-        found.map(Result::unwrap).collect()
-    }
-}
-
-impl Drop for RedisHarness {
-    fn drop(&mut self) {
-        let keys = self.keys();
-        if !keys.is_empty() {
-            let mut conn = self.client.get_connection().unwrap();
-            let _: () = redis::cmd("DEL").arg(&keys).query(&mut conn).unwrap();
-        }
+        self.redis.keys()
     }
 }
 
@@ -159,7 +127,7 @@ async fn an_append_through_one_process_wakes_a_long_poll_on_another() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!poll.is_finished(), "answered before anything was appended");
     let got = writer
-        .append(&account("crossproc"), items(2), None)
+        .append(&account("crossproc"), items(2))
         .await
         .unwrap();
     // A long-poll that timed out answers with no items; these arrived by a wake-up.
@@ -187,7 +155,7 @@ async fn processes_appending_at_once_never_share_an_id() {
                 if batch % 5 == 0 {
                     clock.advance(Duration::from_millis(1));
                 }
-                got.extend(log.append(&acct, items(1 + batch % 3), None).await.unwrap());
+                got.extend(log.append(&acct, items(1 + batch % 3)).await.unwrap());
             }
             got
         }));
@@ -206,16 +174,25 @@ async fn processes_appending_at_once_never_share_an_id() {
     assert_eq!(read, unique.into_iter().collect::<Vec<_>>());
 }
 
-/// The layout operators and ARCHITECTURE.md rely on: one stream and one meta hash per
-/// account, sharing the account as hash tag, and the set retention visits.
+/// The layout operators and ARCHITECTURE.md rely on: one stream, one meta hash and one
+/// set of carried outbox rows per account, sharing the account as hash tag, and the set
+/// retention visits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_follow_the_documented_layout() {
     let Some(h) = redis_harness() else { return };
     let log = h.open(RETENTION).await;
     let got = log
-        .append(&account("layout"), items(2), Some(5))
+        .append_rows(
+            &account("layout"),
+            items(2)
+                .into_iter()
+                .zip([5, 9])
+                .map(|(item, row)| RowItem { row, item })
+                .collect(),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .ids;
     let p = h.prefix.as_str();
     let mut keys = h.keys();
     keys.sort();
@@ -223,6 +200,7 @@ async fn keys_follow_the_documented_layout() {
         keys,
         [
             format!("{p}:accounts"),
+            format!("{p}:{{layout}}:carried"),
             format!("{p}:{{layout}}:meta"),
             format!("{p}:{{layout}}:stream"),
         ]
@@ -239,7 +217,19 @@ async fn keys_follow_the_documented_layout() {
         .unwrap();
     let meta: std::collections::BTreeMap<_, _> = meta.into_iter().collect();
     assert_eq!(meta.get("last"), Some(&got[1].to_string()));
-    assert_eq!(meta.get("source").map(String::as_str), Some("5"));
+    assert_eq!(meta.len(), 1, "{meta:?}");
+    // The rows, scored by the time of their items' ids, so retention can drop them.
+    let carried: Vec<(String, u64)> = redis::cmd("ZRANGE")
+        .arg(format!("{p}:{{layout}}:carried"))
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(
+        carried,
+        [("5".to_owned(), got[0].ms), ("9".to_owned(), got[1].ms)]
+    );
     let ids: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg(format!("{p}:{{layout}}:stream"))
         .arg("-")
@@ -290,7 +280,7 @@ async fn a_filtered_read_across_several_round_trips_misses_nothing() {
             data: format!(r#"{{"n":{n}}}"#),
         })
         .collect();
-    let got = log.append(&acct, batch, None).await.unwrap();
+    let got = log.append(&acct, batch).await.unwrap();
     let mut req = ReadRequest {
         start: StartAt::Oldest,
         types: Some(std::iter::once(ActionType::from("webshop:add_tickets")).collect()),
@@ -324,100 +314,18 @@ async fn a_filtered_read_across_several_round_trips_misses_nothing() {
             data: "{}".into(),
         })
         .collect();
-    let got = log.append(&acct, batch, None).await.unwrap();
+    let got = log.append(&acct, batch).await.unwrap();
     req.start = StartAt::Oldest;
     let page = log.read(&acct, &req).await.unwrap();
     assert_eq!(page.items.len(), 150);
     assert_eq!(page.items[0].id, got[851]);
     assert!(!page.more);
     assert_eq!(page.next_id, got[1_000].successor());
-    log.append(&acct, items(1), None).await.unwrap();
+    log.append(&acct, items(1)).await.unwrap();
     let page = log.read(&acct, &req).await.unwrap();
     assert_eq!(page.items.len(), 150);
     assert!(page.more);
     assert_eq!(page.next_id, got[1_000].successor());
-}
-
-/// A private `redis-server` on a free port, with an append-only file in `dir` so a
-/// restart keeps the data; killed when dropped.
-struct PrivateRedis {
-    child: std::process::Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl PrivateRedis {
-    /// `None` (and a note) when there is no `redis-server` to start.
-    fn start() -> Option<PrivateRedis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = PrivateRedis::spawn(port, dir.path())?;
-        let server = PrivateRedis { child, port, dir };
-        server.wait_until_up();
-        Some(server)
-    }
-
-    fn spawn(port: u16, dir: &std::path::Path) -> Option<std::process::Child> {
-        let spawned = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        match spawned {
-            Ok(child) => Some(child),
-            Err(e) => {
-                eprintln!("skipped: cannot start redis-server: {e}");
-                None
-            }
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn wait_until_up(&self) {
-        let client = redis::Client::open(self.url()).unwrap();
-        for _ in 0..200 {
-            if let Ok(mut conn) = client.get_connection()
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server on port {} did not come up", self.port);
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn restart(&mut self) {
-        self.child = PrivateRedis::spawn(self.port, self.dir.path()).unwrap();
-        self.wait_until_up();
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// While Redis is down, reads and appends fail as "unavailable" (the API answers 503);
@@ -449,10 +357,10 @@ async fn the_log_recovers_when_redis_comes_back() {
     };
     let (writer, reader) = (open().await, open().await);
     let acct = account("outage");
-    let before = writer.append(&acct, items(2), Some(1)).await.unwrap();
+    let before = writer.append(&acct, items(2)).await.unwrap();
 
     server.kill();
-    let err = writer.append(&acct, items(1), Some(2)).await.unwrap_err();
+    let err = writer.append(&acct, items(1)).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
     let err = reader.read(&acct, &from_oldest(10)).await.unwrap_err();
     assert!(err.is_unavailable(), "{err}");
@@ -460,7 +368,7 @@ async fn the_log_recovers_when_redis_comes_back() {
     server.restart();
     let mut after = None;
     for _ in 0..100 {
-        match writer.append(&acct, items(1), Some(3)).await {
+        match writer.append(&acct, items(1)).await {
             Ok(ids) => {
                 after = Some(ids);
                 break;
@@ -473,7 +381,6 @@ async fn the_log_recovers_when_redis_comes_back() {
     }
     let after = after.expect("appends did not work again within 10 s");
     assert_eq!(after, [before[1].successor()]);
-    assert_eq!(writer.source_position(&acct).await.unwrap(), Some(3));
 
     let next = after[0].successor();
     let poll = tokio::spawn(async move {
@@ -487,7 +394,7 @@ async fn the_log_recovers_when_redis_comes_back() {
             .await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let late = writer.append(&acct, items(1), None).await.unwrap();
+    let late = writer.append(&acct, items(1)).await.unwrap();
     let page = tokio::time::timeout(Duration::from_secs(20), poll)
         .await
         .expect("the long-poll was not woken after Redis came back")
@@ -521,7 +428,7 @@ async fn memory_per_item_stays_close_to_its_json() {
                 ..item.clone()
             })
             .collect();
-        log.append(&acct, batch, None).await.unwrap();
+        log.append(&acct, batch).await.unwrap();
         h.clock.advance(Duration::from_millis(3));
     }
     let bytes = h.storage_bytes().unwrap();

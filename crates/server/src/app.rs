@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use eventlog::{Clock, EventLog};
@@ -76,7 +77,25 @@ pub struct App {
     pub(crate) log: EventLog,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: AppConfig,
+    pub(crate) relay: Arc<RelayStatus>,
     pub(crate) metrics: Arc<Metrics>,
+}
+
+/// What the relay does now, for `/readyz`.
+#[derive(Debug, Default)]
+pub(crate) struct RelayStatus {
+    leading: AtomicBool,
+}
+
+impl RelayStatus {
+    pub(crate) fn set_leading(&self, leading: bool) {
+        self.leading.store(leading, Ordering::Relaxed);
+    }
+
+    /// Whether this process relays the outbox (the others stand by).
+    pub(crate) fn leading(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
+    }
 }
 
 impl App {
@@ -88,6 +107,7 @@ impl App {
             log,
             clock,
             config,
+            relay: Arc::new(RelayStatus::default()),
             metrics: Arc::default(),
         }
     }

@@ -1,14 +1,18 @@
 //! The outbox relay: moves committed outbox rows into the event log, which assigns their
 //! ids, then deletes them from the outbox.
 //!
-//! Each batch is appended per account with the id of its last row as the source
-//! position, stored by the log in the same commit. After a crash between the append and
-//! the delete, the rows at or below the log's position are recognised and only deleted:
-//! nothing is lost and nothing is appended twice.
+//! Only the process whose turn it is relays ([`shop::ShopStore::relay_turn`]): with
+//! SQLite that is the one process; with PostgreSQL, the holder of an advisory lock, woken
+//! by the commits of every process. Each batch is appended per account together with the
+//! ids of the rows it carries, and the log leaves out, in the same atomic step, any row
+//! an earlier append already carried. Rows are then deleted by id. So a row is never
+//! skipped (a row that commits late, after rows with larger ids were relayed, is simply
+//! read by a later pass) and never appended twice (after a crash between the append and
+//! the delete, the next pass finds the rows carried and only deletes them).
 
 use std::time::Duration;
 
-use eventlog::NewItem;
+use eventlog::RowItem;
 use shop::OutboxRow;
 use tokio_util::sync::CancellationToken;
 
@@ -16,35 +20,45 @@ use crate::App;
 
 /// Rows moved per round trip: large enough to amortise the log's fsync under load.
 const BATCH: usize = 1000;
-/// A safety net: rows are normally relayed the moment the shop signals a commit.
+/// A safety net: rows are normally relayed the moment a commit is signalled.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The pause after a failed pass, so a failing store is not hammered.
 const RETRY_AFTER_ERROR: Duration = Duration::from_millis(200);
 
-/// Runs until `requests_done` (no request can commit any more), then relays what is left
-/// and returns. Every wait, the pause after an error included, ends on it, so a store
-/// that keeps failing cannot hold up shutdown.
+/// Runs until `requests_done` (no request can commit any more), then, if it is this
+/// process's turn, relays what is left and returns. Every wait, the pause after an error
+/// included, ends on it, so a store that keeps failing cannot hold up shutdown.
 pub(crate) async fn run(app: App, requests_done: CancellationToken) {
     let signal = app.shop.outbox_signal();
+    // Kept until the final drain is done: dropping it hands the turn to another process.
+    let mut turn = app.shop.relay_turn();
     loop {
-        let failed = match relay_all(&app).await {
-            Ok(_) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox relay failed; retrying");
-                true
-            }
-        };
+        let mine = turn.is_mine();
+        app.relay.set_leading(mine);
+        let failed = mine
+            && match relay_all(&app).await {
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox relay failed; retrying");
+                    true
+                }
+            };
         tokio::select! {
             _ = requests_done.cancelled() => break,
+            () = turn.changed() => {}
             // After a failure, retry after the pause, not at every commit.
             _ = signal.notified(), if !failed => {}
             _ = tokio::time::sleep(if failed { RETRY_AFTER_ERROR } else { IDLE_POLL }) => {}
         }
     }
-    // Every request has finished: what they committed still goes out.
-    if let Err(e) = relay_all(&app).await {
+    // Every request has finished: what they committed still goes out (or, when another
+    // process has the turn, that process relays it).
+    if turn.is_mine()
+        && let Err(e) = relay_all(&app).await
+    {
         tracing::error!(error = %e, "outbox relay failed at shutdown; the rows stay in the outbox for the next start");
     }
+    app.relay.set_leading(false);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,42 +75,54 @@ pub(crate) async fn relay_all(app: &App) -> Result<usize, RelayError> {
     loop {
         let rows = app.shop.outbox_batch(BATCH).await?;
         record_lag(app, rows.first());
-        let Some(last) = rows.last().map(|r| r.id) else {
+        if rows.is_empty() {
             return Ok(appended);
-        };
+        }
+        let ids = rows.iter().map(|r| r.id).collect();
         appended += relay_batch(app, rows).await?;
-        app.shop.outbox_delete_through(last).await?;
+        app.shop.outbox_delete(ids).await?;
     }
 }
 
 async fn relay_batch(app: &App, rows: Vec<OutboxRow>) -> Result<usize, RelayError> {
     let mut appended = 0;
-    // Rows come in commit order; keep that order within each account.
-    let mut groups: Vec<(protocol::AccountName, Vec<OutboxRow>)> = Vec::new();
+    // Rows come in id order; keep that order within each account.
+    let mut groups: Vec<(protocol::AccountName, Vec<RowItem>)> = Vec::new();
     for row in rows {
+        let item = RowItem {
+            row: row.id,
+            item: eventlog::NewItem {
+                ts: row.ts,
+                kind: row.kind,
+                data: row.data,
+            },
+        };
         match groups.iter_mut().find(|(a, _)| *a == row.account) {
-            Some((_, group)) => group.push(row),
-            None => groups.push((row.account.clone(), vec![row])),
+            Some((_, group)) => group.push(item),
+            None => groups.push((row.account, vec![item])),
         }
     }
     for (account, group) in groups {
-        let done = app.log.source_position(&account).await?.unwrap_or(0);
-        let fresh: Vec<OutboxRow> = group.into_iter().filter(|r| r.id > done).collect();
-        let Some(position) = fresh.last().map(|r| r.id) else {
-            continue;
-        };
-        let items: Vec<NewItem> = fresh
-            .into_iter()
-            .map(|r| NewItem {
-                ts: r.ts,
-                kind: r.kind,
-                data: r.data,
-            })
-            .collect();
-        appended += items.len();
-        let kinds: Vec<String> = items.iter().map(|i| i.kind.clone()).collect();
-        app.log.append(&account, items, Some(position)).await?;
-        record_appended(app, kinds);
+        // The kinds of the rows this append carries for the first time, for the metrics.
+        let kinds: Vec<(u64, String)> =
+            group.iter().map(|r| (r.row, r.item.kind.clone())).collect();
+        let done = app.log.append_rows(&account, group).await?;
+        if !done.already_carried.is_empty() {
+            tracing::info!(
+                %account,
+                rows = done.already_carried.len(),
+                "outbox rows were already in the event log (a relay stopped before deleting them); deleting them only"
+            );
+        }
+        appended += done.ids.len();
+        record_appended(
+            app,
+            kinds
+                .into_iter()
+                .filter(|(row, _)| !done.already_carried.contains(row))
+                .map(|(_, kind)| kind)
+                .collect(),
+        );
     }
     Ok(appended)
 }

@@ -134,7 +134,7 @@ impl TestApp {
                 data: format!(r#"{{"n":{i},"ref":"user1"}}"#),
             })
             .collect();
-        self.log.append(&self.account, items, None).await.unwrap()
+        self.log.append(&self.account, items).await.unwrap()
     }
 
     async fn stop(mut self) {

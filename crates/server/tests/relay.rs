@@ -3,6 +3,12 @@
 //! still finishing, was not running when they were committed, or crashed between
 //! appending them and deleting them; and a log that keeps failing does not hold up
 //! shutdown.
+//!
+//! With PostgreSQL and Redis (when TICKETSTREAM_TEST_DATABASE_URL and
+//! TICKETSTREAM_TEST_REDIS_URL are set; otherwise those tests say they skipped): a row
+//! that commits after rows with larger ids were relayed is relayed too, a crash between
+//! append and delete repeats nothing, and of several processes one relays while the
+//! others stand by, and another takes over when it stops.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,20 +19,148 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventlog::{
-    Backend, Clock, EventLog, ManualClock, NewItem, OpenOptions, ReadRequest, SystemClock,
+    Backend, Clock, EventLog, KeyPrefix, ManualClock, NewItem, OpenOptions, ReadRequest, RedisUrl,
+    RowItem, SystemClock,
 };
 use protocol::{AccountName, NumId, Ref, StartAt, Timestamp};
 use server::{App, AppConfig};
-use shop::ShopStore;
+use shop::{DatabaseUrl, ShopBackend, ShopStore};
+use testsupport::{TestDatabase, TestRedis};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
+/// Where the shop store and the event log live.
+enum Stores {
+    /// SQLite and the embedded log in one data directory: one process.
+    Local(tempfile::TempDir),
+    /// PostgreSQL and Redis, as several processes share them.
+    Shared { db: TestDatabase, redis: TestRedis },
+}
+
+impl Stores {
+    fn local() -> Self {
+        Stores::Local(tempfile::tempdir().unwrap())
+    }
+
+    /// `None` (the test skips) unless both servers are configured.
+    fn shared(test: &str) -> Option<Self> {
+        let db = TestDatabase::create(test)?;
+        let redis = TestRedis::create(test)?;
+        Some(Stores::Shared { db, redis })
+    }
+
+    /// A handle on the shop store, as one more process would open it.
+    async fn shop(&self) -> ShopStore {
+        match self {
+            Stores::Local(dir) => ShopStore::open(dir.path()).await.unwrap(),
+            Stores::Shared { db, .. } => {
+                ShopStore::open(ShopBackend::postgres(DatabaseUrl::parse(db.url()).unwrap()))
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
+    /// The shop store with the demo account and catalog.
+    async fn demo_shop(&self) -> ShopStore {
+        let store = self.shop().await;
+        shop::demo_init(&store).await.unwrap();
+        store
+    }
+
+    fn log_backend(&self) -> Backend {
+        match self {
+            Stores::Local(dir) => Backend::Embedded {
+                dir: dir.path().join("eventlog"),
+            },
+            Stores::Shared { redis, .. } => Backend::Redis {
+                url: RedisUrl::parse(redis.url()).unwrap(),
+                prefix: KeyPrefix::parse(redis.prefix()).unwrap(),
+            },
+        }
+    }
+
+    async fn log(&self) -> EventLog {
+        EventLog::open(OpenOptions::new(self.log_backend()))
+            .await
+            .unwrap()
+    }
+}
+
 /// A shop store with the demo account and catalog in a fresh directory.
 async fn demo_store() -> (tempfile::TempDir, ShopStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = ShopStore::open(dir.path()).await.unwrap();
-    shop::demo_init(&store).await.unwrap();
+    let stores = Stores::local();
+    let store = stores.demo_shop().await;
+    let Stores::Local(dir) = stores else {
+        unreachable!()
+    };
     (dir, store)
+}
+
+/// An outbox row written in a PostgreSQL transaction that stays open until
+/// [`commit`](Self::commit): its id is taken now, its row becomes visible then.
+struct LateRow {
+    id: u64,
+    commit: std::sync::mpsc::Sender<()>,
+    done: std::thread::JoinHandle<()>,
+}
+
+impl LateRow {
+    fn begin(db: &TestDatabase, reference: &str) -> LateRow {
+        let (url, data) = (db.url().to_owned(), format!(r#"{{"ref":"{reference}"}}"#));
+        let (id_tx, id_rx) = std::sync::mpsc::channel();
+        let (commit, commit_rx) = std::sync::mpsc::channel::<()>();
+        // The blocking client gets a thread of its own, away from the async runtime.
+        let done = std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let mut tx = client.transaction().unwrap();
+            let row = tx
+                .query_one(
+                    "INSERT INTO outbox (account, ts_ms, type, data)
+                     VALUES ('demo', $1, 'webshop:pageview', $2) RETURNING id",
+                    &[&Timestamp::now().unix_ms(), &data],
+                )
+                .unwrap();
+            id_tx.send(row.get::<_, i64>(0)).unwrap();
+            commit_rx.recv().unwrap();
+            // As the shop does: tell the relaying process at commit.
+            tx.batch_execute("NOTIFY ticketstream_outbox").unwrap();
+            tx.commit().unwrap();
+        });
+        let id = u64::try_from(id_rx.recv().unwrap()).unwrap();
+        LateRow { id, commit, done }
+    }
+
+    fn commit(self) {
+        self.commit.send(()).unwrap();
+        self.done.join().unwrap();
+    }
+}
+
+/// Waits up to 20 s for `done`, checking every 20 ms.
+async fn wait_for<F, Fut>(done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..1000 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("still not done after 20 s");
+}
+
+/// Whether the server at `addr` says (on `/readyz`) that it relays the outbox.
+async fn relays(addr: SocketAddr) -> bool {
+    let body = reqwest::get(format!("http://{addr}/readyz"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.contains("relay: relays the outbox")
 }
 
 /// The items [`shop_a_little`] leaves: (type, ref).
@@ -259,32 +393,131 @@ async fn actions_committed_while_no_server_ran_are_relayed_at_start() {
 
 #[tokio::test]
 async fn a_crash_between_append_and_delete_neither_loses_nor_repeats() {
-    let (dir, store) = demo_store().await;
+    crash_between_append_and_delete(&Stores::local()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_append_and_delete_repeats_nothing_with_postgres_and_redis() {
+    let Some(stores) = Stores::shared("a_crash_between_append_and_delete_repeats_nothing") else {
+        return;
+    };
+    crash_between_append_and_delete(&stores).await;
+}
+
+async fn crash_between_append_and_delete(stores: &Stores) {
+    let store = stores.demo_shop().await;
     shop_a_little(&store, "first").await;
     shop_a_little(&store, "second").await;
     let rows = store.outbox_batch(100).await.unwrap();
     assert_eq!(rows.len(), 4);
 
     // What a relay that crashed after its append (of the first two rows) left behind:
-    // the items in the log with their position, the rows still in the outbox.
-    let log = open_log(dir.path()).await;
-    let crashed: Vec<NewItem> = rows[..2]
+    // the items in the log with the record of their rows, the rows still in the outbox.
+    let log = stores.log().await;
+    let demo = AccountName::parse("demo").unwrap();
+    let crashed: Vec<RowItem> = rows[..2]
         .iter()
-        .map(|r| NewItem {
-            ts: r.ts,
-            kind: r.kind.clone(),
-            data: r.data.clone(),
+        .map(|r| RowItem {
+            row: r.id,
+            item: NewItem {
+                ts: r.ts,
+                kind: r.kind.clone(),
+                data: r.data.clone(),
+            },
         })
         .collect();
-    let demo = AccountName::parse("demo").unwrap();
-    log.append(&demo, crashed, Some(rows[1].id)).await.unwrap();
+    log.append_rows(&demo, crashed).await.unwrap();
     assert_eq!(store.outbox_len().await.unwrap(), 4);
 
     let (stop, handle) = serve(store.clone(), log.clone()).await;
+    wait_for(|| async { store.outbox_len().await.unwrap() == 0 }).await;
     stop.send(()).unwrap();
     handle.await.unwrap().unwrap();
     let refs: Vec<String> = all_items(&log).await.into_iter().map(|(_, r)| r).collect();
     assert_eq!(refs, ["first", "first", "second", "second"]);
     assert_eq!(store.outbox_len().await.unwrap(), 0);
-    assert_eq!(log.source_position(&demo).await.unwrap(), Some(rows[3].id));
+    let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
+    assert_eq!(log.carried(&demo, &ids).await.unwrap(), ids);
+}
+
+/// PostgreSQL takes outbox ids before commit: here the transaction with the smaller id
+/// commits after the relay has carried rows with larger ids. A relay that kept "done up
+/// to id N" would skip it for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_commits_after_larger_ids_were_relayed_is_relayed_too() {
+    let Some(stores) = Stores::shared("a_row_that_commits_after_larger_ids_were_relayed") else {
+        return;
+    };
+    let Stores::Shared { db, .. } = &stores else {
+        unreachable!()
+    };
+    let store = stores.demo_shop().await;
+    let log = stores.log().await;
+    let demo = AccountName::parse("demo").unwrap();
+    let (stop, handle) = serve(store.clone(), log.clone()).await;
+
+    let late = LateRow::begin(db, "late");
+    shop_a_little(&store, "early").await;
+    wait_for(|| async { all_items(&log).await.len() == 2 }).await;
+    assert_eq!(all_items(&log).await, a_little("early"));
+    // The early rows had larger ids, and the relay carried them.
+    let early = [late.id + 1, late.id + 2];
+    assert_eq!(log.carried(&demo, &early).await.unwrap(), early);
+    assert!(log.carried(&demo, &[late.id]).await.unwrap().is_empty());
+
+    late.commit();
+    wait_for(|| async { all_items(&log).await.len() == 3 }).await;
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+    let items = all_items(&log).await;
+    assert_eq!(items[2], ("webshop:pageview".to_owned(), "late".to_owned()));
+    assert_eq!(items.len(), 3);
+    assert_eq!(store.outbox_len().await.unwrap(), 0);
+}
+
+/// Of two processes on one PostgreSQL and one Redis, one relays and the other stands by,
+/// yet the actions committed through either reach the log at once; when the relaying
+/// one stops, the other takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_relays_and_another_takes_over_when_it_stops() {
+    let Some(stores) = Stores::shared("one_process_relays_and_another_takes_over") else {
+        return;
+    };
+    let (a, b) = (stores.demo_shop().await, stores.shop().await);
+    let log = stores.log().await;
+    let first = serve_with_clock(a.clone(), stores.log().await, Arc::new(SystemClock)).await;
+    let second = serve_with_clock(b.clone(), stores.log().await, Arc::new(SystemClock)).await;
+    wait_for(|| async {
+        let (x, y) = (relays(first.addr).await, relays(second.addr).await);
+        x != y
+    })
+    .await;
+    let (leader, standby) = if relays(first.addr).await {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    // Committed through either process, relayed by the leader.
+    shop_a_little(&a, "via-a").await;
+    shop_a_little(&b, "via-b").await;
+    wait_for(|| async { all_items(&log).await.len() == 4 }).await;
+
+    leader.stop.send(()).unwrap();
+    leader.handle.await.unwrap().unwrap();
+    wait_for(|| async { relays(standby.addr).await }).await;
+    shop_a_little(&a, "after-a").await;
+    shop_a_little(&b, "after-b").await;
+    wait_for(|| async { all_items(&log).await.len() == 8 }).await;
+    standby.stop.send(()).unwrap();
+    standby.handle.await.unwrap().unwrap();
+
+    let mut refs: Vec<String> = all_items(&log).await.into_iter().map(|(_, r)| r).collect();
+    refs.sort();
+    let mut expected = ["after-a", "after-b", "via-a", "via-b"]
+        .into_iter()
+        .flat_map(|r| [r.to_owned(), r.to_owned()])
+        .collect::<Vec<_>>();
+    expected.sort();
+    assert_eq!(refs, expected);
+    assert_eq!(a.outbox_len().await.unwrap(), 0);
 }

@@ -73,25 +73,14 @@ pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
             name: e.name.text,
         })
         .collect();
-    let api = first_or_create(store, &name, KeyKind::Api).await?;
-    let widget = first_or_create(store, &name, KeyKind::Widget).await?;
+    let api = store.first_or_create_key(&name, KeyKind::Api).await?;
+    let widget = store.first_or_create_key(&name, KeyKind::Widget).await?;
     Ok(DemoSetup {
         account: name.to_string(),
         api: KeyJson::from(&api),
         widget: KeyJson::from(&widget),
         events,
     })
-}
-
-async fn first_or_create(
-    store: &ShopStore,
-    account: &AccountName,
-    kind: KeyKind,
-) -> Result<KeyPair, Error> {
-    match store.keys(account, kind).await?.into_iter().next() {
-        Some(pair) => Ok(pair),
-        None => store.create_key(account, kind).await,
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,18 @@ pub enum Error {
     Rule(#[from] ShopRule),
     #[error("shop store: {0}")]
     Store(String),
+    /// Opening the store failed because its server could not be reached; `url` has its
+    /// password hidden.
+    #[error("cannot connect to the shop store at {url}: {detail}")]
+    Connect { url: String, detail: String },
+    /// The store's server cannot be reached right now (down, restarting, or no
+    /// connection free in time). The same call may succeed later without a restart.
+    #[error("the shop store is unavailable: {0}")]
+    Unavailable(String),
+    /// Concurrent transactions kept conflicting (deadlocks or serialization failures)
+    /// however often the change was retried.
+    #[error("the shop store is too busy: {0}")]
+    Conflict(String),
     #[error("shop store: {what} {value} does not fit the store's integers")]
     OutOfRange { what: &'static str, value: u64 },
     #[error("shop store: cannot create {path}: {source}")]
@@ -28,6 +40,17 @@ pub enum Error {
     SchemaTooNew { found: i64, known: i64 },
     #[error("shop store: background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    /// The store cannot serve this right now, but may in a moment without a restart: a
+    /// server answers 503 with `Retry-After` rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Connect { .. } | Error::Unavailable(_) | Error::Conflict(_)
+        )
+    }
 }
 
 /// A shop rule the shopper's request broke: shown to the shopper, never a server fault.

@@ -3,8 +3,9 @@
 //!
 //! All access goes through [`ShopStore`]. Its rules (`order/`, `catalog/`, `session/`)
 //! are written once over a private storage contract (`storage`), which a backend
-//! implements; [`ShopBackend`] picks the backend (today the SQLite file under the data
-//! directory) and `open.rs` is the one place that knows them all.
+//! implements; [`ShopBackend`] picks the backend (the SQLite file under the data
+//! directory, or PostgreSQL for several server processes) and `open.rs` is the one place
+//! that knows them all.
 
 mod catalog;
 mod demo;
@@ -13,6 +14,7 @@ mod keys;
 mod open;
 mod order;
 mod outbox;
+mod postgres;
 mod session;
 mod sqlite;
 mod storage;
@@ -34,7 +36,8 @@ pub use order::{
     MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, OrderStatus, OrderView, PaymentOutcome,
     PaymentStatus, PaymentView, Quantities, Scenario, SeatCount, plausible_code,
 };
-pub use outbox::OutboxRow;
+pub use outbox::{OutboxRow, RelayTurn};
+pub use postgres::{DatabaseUrl, DatabaseUrlError};
 pub use session::{
     Entry, Flow, ORDERLESS_SESSION_IDLE, OnCompletion, Panels, ReturnUrl, SESSION_IDLE, Session,
     WidgetParams, WidgetSettings,

@@ -2,8 +2,13 @@
 //! backend behind a cargo feature is gated here and nowhere else.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use crate::Error;
+use crate::outbox::RelayTurn;
+use crate::postgres::{DatabaseUrl, PgStore};
 use crate::sqlite::SqliteStore;
 use crate::storage::Tx;
 
@@ -12,6 +17,22 @@ use crate::storage::Tx;
 pub enum ShopBackend {
     /// One SQLite file, `shop.sqlite`, under `dir` (created if missing).
     Sqlite { dir: PathBuf },
+    /// A PostgreSQL database shared by several server processes, with a pool of at most
+    /// `pool_size` connections in this process.
+    Postgres { url: DatabaseUrl, pool_size: u32 },
+}
+
+impl ShopBackend {
+    /// Connections a process opens to PostgreSQL at most, unless configured otherwise.
+    pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+    /// PostgreSQL at `url`, with the default pool.
+    pub fn postgres(url: DatabaseUrl) -> Self {
+        ShopBackend::Postgres {
+            url,
+            pool_size: Self::DEFAULT_POOL_SIZE,
+        }
+    }
 }
 
 /// A data directory means the embedded SQLite store in it.
@@ -33,24 +54,30 @@ impl From<PathBuf> for ShopBackend {
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Backend {
     pub(crate) async fn open(config: &ShopBackend) -> Result<Self, Error> {
         match config {
             ShopBackend::Sqlite { dir } => Ok(Backend::Sqlite(SqliteStore::open(dir).await?)),
+            ShopBackend::Postgres { url, pool_size } => {
+                Ok(Backend::Postgres(PgStore::open(url, *pool_size).await?))
+            }
         }
     }
 
     /// Runs `f` in one read-write transaction on the blocking pool; commits when it
-    /// returns `Ok`, rolls everything back otherwise.
+    /// returns `Ok`, rolls everything back otherwise. `f` may run more than once: a
+    /// backend retries a transaction that lost a conflict with another.
     pub(crate) async fn transact<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
     {
         match self {
             Backend::Sqlite(store) => store.transact(f).await,
+            Backend::Postgres(store) => store.transact(f).await,
         }
     }
 
@@ -58,17 +85,36 @@ impl Backend {
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
     {
         match self {
             Backend::Sqlite(store) => store.read(f).await,
+            Backend::Postgres(store) => store.read(f).await,
         }
     }
 
-    /// Where the store is, for messages.
+    /// Whether the store answers now.
+    pub(crate) async fn ping(&self) -> Result<(), Error> {
+        match self {
+            Backend::Sqlite(store) => store.read(|_| Ok(())).await,
+            Backend::Postgres(store) => store.ping().await,
+        }
+    }
+
+    /// The turn to relay the outbox. A SQLite store belongs to one process, which always
+    /// has it; with PostgreSQL one process at a time holds it.
+    pub(crate) fn relay_turn(&self, outbox: Arc<Notify>) -> RelayTurn {
+        match self {
+            Backend::Sqlite(_) => RelayTurn::always(),
+            Backend::Postgres(store) => RelayTurn::shared(store.leadership(outbox)),
+        }
+    }
+
+    /// Where the store is, for messages (a URL with its password hidden).
     pub(crate) fn describe(&self) -> String {
         match self {
             Backend::Sqlite(store) => store.path().display().to_string(),
+            Backend::Postgres(store) => store.url().to_string(),
         }
     }
 }

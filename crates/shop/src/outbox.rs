@@ -6,15 +6,17 @@
 use std::sync::Arc;
 
 use protocol::{AccountName, Action, Ref, Timestamp};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
+use crate::postgres::Leadership;
 use crate::storage::{NewOutboxRow, Tx};
 use crate::{Error, ShopStore};
 
 /// A committed row waiting for the relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {
-    /// Ascending in commit order, never reused: the relay's position.
+    /// Never reused. Not a position: with several writers (PostgreSQL) a row with a
+    /// smaller id can commit after one with a larger id.
     pub id: u64,
     pub account: AccountName,
     pub ts: Timestamp,
@@ -79,16 +81,59 @@ impl ShopStore {
         self.read(move |tx| tx.outbox_batch(limit)).await
     }
 
-    /// Deletes rows up to and including `id`, once the log has them.
-    pub async fn outbox_delete_through(&self, id: u64) -> Result<usize, Error> {
-        let n = self
-            .transact(move |tx| tx.outbox_delete_through(id))
-            .await?;
+    /// Deletes the rows with these ids, once the log has them; returns how many were
+    /// still there.
+    pub async fn outbox_delete(&self, ids: Vec<u64>) -> Result<usize, Error> {
+        let n = self.transact(move |tx| tx.outbox_delete(&ids)).await?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// This process's turn to relay the outbox: only the process that has it appends to
+    /// the event log. Keep it for as long as the relay runs; dropping it gives the turn
+    /// up (to another process sharing the store).
+    pub fn relay_turn(&self) -> RelayTurn {
+        self.backend().relay_turn(self.outbox_signal())
     }
 
     /// How many rows wait for the relay.
     pub async fn outbox_len(&self) -> Result<u64, Error> {
         self.read(|tx| tx.outbox_len()).await
+    }
+}
+
+/// Whether this process may relay the outbox now (see [`ShopStore::relay_turn`]).
+#[derive(Debug)]
+pub struct RelayTurn {
+    mine: watch::Receiver<bool>,
+    /// For PostgreSQL: the lock's session, ended when this is dropped.
+    _leadership: Option<Leadership>,
+}
+
+impl RelayTurn {
+    pub(crate) fn always() -> Self {
+        RelayTurn {
+            // A turn that never changes: `changed` then waits for ever.
+            mine: watch::channel(true).1,
+            _leadership: None,
+        }
+    }
+
+    pub(crate) fn shared(leadership: Leadership) -> Self {
+        RelayTurn {
+            mine: leadership.mine.clone(),
+            _leadership: Some(leadership),
+        }
+    }
+
+    /// Whether this process has the turn now.
+    pub fn is_mine(&self) -> bool {
+        *self.mine.borrow()
+    }
+
+    /// Returns when the turn was taken or lost (never, for a turn that cannot change).
+    pub async fn changed(&mut self) {
+        if self.mine.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }

@@ -48,15 +48,24 @@ impl ShopStore {
         })
     }
 
-    /// Where the store is, for messages.
+    /// Where the store is, for messages (a URL has its password hidden).
     pub fn location(&self) -> String {
         self.backend.describe()
+    }
+
+    /// Whether the store answers now: for readiness checks.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.backend.ping().await
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     pub(crate) async fn transact<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
     {
         self.backend.transact(f).await
     }
@@ -64,7 +73,7 @@ impl ShopStore {
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
     {
         self.backend.read(f).await
     }
@@ -73,7 +82,7 @@ impl ShopStore {
         let name = name.clone();
         self.transact(move |tx| match tx.insert_account(&name, now_unix())? {
             Some(row) => Ok(Account { name: row.name }),
-            None => Err(Error::AccountExists(name)),
+            None => Err(Error::AccountExists(name.clone())),
         })
         .await
     }
@@ -93,6 +102,29 @@ impl ShopStore {
                 .ok_or_else(|| Error::NoSuchAccount(name.clone())),
             other => other,
         }
+    }
+
+    /// The account's first key of `kind`, created when it has none. Several processes
+    /// doing this at once end up with the same one key.
+    pub async fn first_or_create_key(
+        &self,
+        account: &AccountName,
+        kind: KeyKind,
+    ) -> Result<KeyPair, Error> {
+        let name = account.clone();
+        self.transact(move |tx| {
+            let account = tx
+                .account_for_update(&name)?
+                .ok_or_else(|| Error::NoSuchAccount(name.clone()))?
+                .id;
+            if let Some(pair) = tx.keys(account, kind)?.into_iter().next() {
+                return Ok(pair);
+            }
+            let pair = KeyPair::generate();
+            tx.insert_key(account, kind, &pair, now_unix())?;
+            Ok(pair)
+        })
+        .await
     }
 
     /// Creates a new key pair of `kind` for the account.

@@ -5,18 +5,25 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use shop::{KeyJson, KeyKind, ShopStore};
+use shop::{KeyJson, KeyKind, ShopBackend, ShopStore};
 
 use crate::cli::{AccountCommand, DemoCommand, KeysCommand};
 
-pub(crate) async fn open_shop(data_dir: &Path) -> anyhow::Result<ShopStore> {
-    ShopStore::open(data_dir)
-        .await
-        .with_context(|| format!("opening the shop store in {}", data_dir.display()))
+/// Opens the shop store; an error says where it was looked for (a PostgreSQL URL without
+/// its password).
+pub(crate) async fn open_shop(backend: &ShopBackend) -> anyhow::Result<ShopStore> {
+    let opened = ShopStore::open(backend.clone()).await;
+    match backend {
+        ShopBackend::Sqlite { dir } => {
+            opened.with_context(|| format!("opening the shop store in {}", dir.display()))
+        }
+        // The error names the URL itself.
+        ShopBackend::Postgres { .. } => Ok(opened?),
+    }
 }
 
-pub(crate) async fn account(data_dir: &Path, cmd: AccountCommand) -> anyhow::Result<()> {
-    let shop = open_shop(data_dir).await?;
+pub(crate) async fn account(backend: &ShopBackend, cmd: AccountCommand) -> anyhow::Result<()> {
+    let shop = open_shop(backend).await?;
     match cmd {
         AccountCommand::Create { name } => {
             shop.create_account(&name).await?;
@@ -26,8 +33,8 @@ pub(crate) async fn account(data_dir: &Path, cmd: AccountCommand) -> anyhow::Res
     Ok(())
 }
 
-pub(crate) async fn keys(data_dir: &Path, cmd: KeysCommand) -> anyhow::Result<()> {
-    let shop = open_shop(data_dir).await?;
+pub(crate) async fn keys(backend: &ShopBackend, cmd: KeysCommand) -> anyhow::Result<()> {
+    let shop = open_shop(backend).await?;
     match cmd {
         KeysCommand::Create {
             account,
@@ -51,8 +58,12 @@ pub(crate) async fn keys(data_dir: &Path, cmd: KeysCommand) -> anyhow::Result<()
     Ok(())
 }
 
-pub(crate) async fn demo(data_dir: &Path, cmd: DemoCommand) -> anyhow::Result<()> {
-    let shop = open_shop(data_dir).await?;
+pub(crate) async fn demo(
+    backend: &ShopBackend,
+    data_dir: &Path,
+    cmd: DemoCommand,
+) -> anyhow::Result<()> {
+    let shop = open_shop(backend).await?;
     match cmd {
         DemoCommand::Init { json } => {
             let setup = shop::demo_init(&shop).await?;

@@ -3,12 +3,16 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use shop::KeyKind;
+use shop::{KeyKind, ShopBackend};
 
 use super::admin::open_shop;
 use crate::cli::{CatalogCommand, WidgetUrlArgs};
 
-pub(crate) async fn catalog(data_dir: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
+pub(crate) async fn catalog(
+    backend: &ShopBackend,
+    data_dir: &Path,
+    cmd: CatalogCommand,
+) -> anyhow::Result<()> {
     match cmd {
         CatalogCommand::Import { file, account } => {
             let text = std::fs::read_to_string(&file)
@@ -16,7 +20,7 @@ pub(crate) async fn catalog(data_dir: &Path, cmd: CatalogCommand) -> anyhow::Res
             let catalog = shop::parse_catalog(&text)
                 .with_context(|| format!("{} is not a valid catalog", file.display()))?;
             copy_images(&file, &catalog, &account, data_dir)?;
-            let shop = open_shop(data_dir).await?;
+            let shop = open_shop(backend).await?;
             let report = shop.import_catalog(&account, catalog).await?;
             println!(
                 "imported {} events, {} ticket types, {} prices, {} products into {account}",
@@ -55,8 +59,8 @@ fn copy_images(
     Ok(())
 }
 
-pub(crate) async fn widget_url(data_dir: &Path, args: WidgetUrlArgs) -> anyhow::Result<()> {
-    let shop = open_shop(data_dir).await?;
+pub(crate) async fn widget_url(backend: &ShopBackend, args: WidgetUrlArgs) -> anyhow::Result<()> {
+    let shop = open_shop(backend).await?;
     let keys = shop.keys(&args.account, KeyKind::Widget).await?;
     let key = match &args.accesskey {
         Some(ak) => keys.into_iter().find(|k| &k.accesskey == ak),

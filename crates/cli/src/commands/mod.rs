@@ -11,15 +11,16 @@ mod serve;
 use crate::cli::{Cli, Command};
 
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let shop = cli.shop_backend();
     match cli.command {
-        Command::Serve(args) => serve::run(&cli.data_dir, args).await,
-        Command::Account(cmd) => admin::account(&cli.data_dir, cmd).await,
-        Command::Keys(cmd) => admin::keys(&cli.data_dir, cmd).await,
-        Command::Demo(cmd) => admin::demo(&cli.data_dir, cmd).await,
-        Command::Catalog(cmd) => catalog::catalog(&cli.data_dir, cmd).await,
-        Command::WidgetUrl(args) => catalog::widget_url(&cli.data_dir, args).await,
+        Command::Serve(args) => serve::run(&cli.data_dir, &shop, args).await,
+        Command::Account(cmd) => admin::account(&shop, cmd).await,
+        Command::Keys(cmd) => admin::keys(&shop, cmd).await,
+        Command::Demo(cmd) => admin::demo(&shop, &cli.data_dir, cmd).await,
+        Command::Catalog(cmd) => catalog::catalog(&shop, &cli.data_dir, cmd).await,
+        Command::WidgetUrl(args) => catalog::widget_url(&shop, args).await,
         Command::Loadgen(args) => loadgen::run(args).await,
         Command::Consume(args) => consume::run(args).await,
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(args) => bench::run(args, cli.database_url).await,
     }
 }

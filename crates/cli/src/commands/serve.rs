@@ -8,19 +8,35 @@ use std::sync::Arc;
 use anyhow::Context;
 use eventlog::{Backend, Clock, EventLog, OpenOptions, SystemClock};
 use server::{App, AppConfig};
+use shop::ShopBackend;
 use tokio::net::TcpListener;
 
 use super::admin::open_shop;
 use crate::cli::ServeArgs;
 use crate::shutdown;
 
-pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    // One server per data directory: the event log has a single writer, and two relays
-    // would race for the same outbox rows.
-    let _lock = super::lock::exclusive(data_dir, "serve.lock", "ticketstream server")?;
-    let shop = open_shop(data_dir)
+pub(crate) async fn run(
+    data_dir: &Path,
+    shop_backend: &ShopBackend,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
+    // One server per data directory: the SQLite store and the embedded log each belong to
+    // one process. With PostgreSQL and Redis nothing lives there, and any number of
+    // servers share the stores.
+    let uses_data_dir =
+        matches!(shop_backend, ShopBackend::Sqlite { .. }) || args.eventlog.is_none();
+    let _lock = if uses_data_dir {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        Some(super::lock::exclusive(
+            data_dir,
+            "serve.lock",
+            "ticketstream server",
+        )?)
+    } else {
+        None
+    };
+    let shop = open_shop(shop_backend)
         .await?
         .with_reservation(args.reservation);
     let demo = if args.demo {
@@ -74,7 +90,7 @@ pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> 
     };
     tracing::info!(
         %addr,
-        data_dir = %data_dir.display(),
+        shop = %shop.location(),
         %eventlog,
         retention = %humantime::format_duration(args.retention),
         "serving"

@@ -3,12 +3,24 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod tally;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ticketstream");
+
+/// Runs the binary with `--data-dir data_dir` and `args` to completion.
+pub(crate) fn ticketstream(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
 
 /// A child process that is killed when the test ends, however it ends.
 pub(crate) struct Process(pub(crate) Child);

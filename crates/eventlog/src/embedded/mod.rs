@@ -125,14 +125,14 @@ impl Store for EmbeddedStore {
         &self,
         account: AccountName,
         items: Vec<NewItem>,
-        source: Option<u64>,
-    ) -> BoxFuture<'_, Result<Vec<ItemId>, Error>> {
+        rows: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<Option<ItemId>>, Error>> {
         Box::pin(async move {
             self.call(|reply| {
                 Command::Append(writer::AppendJob {
                     account,
                     items,
-                    source,
+                    rows,
                     reply,
                 })
             })
@@ -140,11 +140,19 @@ impl Store for EmbeddedStore {
         })
     }
 
-    fn source_position(&self, account: AccountName) -> BoxFuture<'_, Result<Option<u64>, Error>> {
+    fn carried(
+        &self,
+        account: AccountName,
+        rows: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<u64>, Error>> {
         Box::pin(
             self.readers
-                .run(move |conn| reader::source_position(conn, &account)),
+                .run(move |conn| reader::carried(conn, &account, &rows)),
         )
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.readers.run(reader::ping))
     }
 
     fn scan(&self, account: AccountName, scan: Scan) -> BoxFuture<'_, Result<Scanned, Error>> {

@@ -86,16 +86,40 @@ impl ReaderPool {
     }
 }
 
-pub(super) fn source_position(
+/// Those of `rows` recorded in `carried` for the account, in the order given.
+pub(super) fn carried(
     rc: &mut ReaderConn,
     account: &AccountName,
-) -> Result<Option<u64>, Error> {
-    let position: Option<Option<i64>> = rc
-        .conn
-        .prepare_cached("SELECT source_position FROM accounts WHERE name = ?1")?
-        .query_row([account.as_str()], |r| r.get(0))
-        .optional()?;
-    position.flatten().map(from_sql).transpose()
+    rows: &[u64],
+) -> Result<Vec<u64>, Error> {
+    in_snapshot(rc, |tx| {
+        let id: Option<i64> = tx
+            .prepare_cached("SELECT id FROM accounts WHERE name = ?1")?
+            .query_row([account.as_str()], |r| r.get(0))
+            .optional()?;
+        let Some(id) = id else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        let mut stmt =
+            tx.prepare_cached("SELECT 1 FROM carried WHERE account = ?1 AND row = ?2")?;
+        for row in rows {
+            // A row id beyond what the table can hold was never recorded.
+            let Ok(sql_row) = i64::try_from(*row) else {
+                continue;
+            };
+            if stmt.exists(params![id, sql_row])? {
+                found.push(*row);
+            }
+        }
+        Ok(found)
+    })
+}
+
+/// Reads nothing: whether a connection can be had and answers.
+pub(super) fn ping(rc: &mut ReaderConn) -> Result<(), Error> {
+    rc.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Items on disk in all accounts, and the bytes of the file and its WAL.

@@ -8,19 +8,24 @@ use rusqlite::Connection;
 
 use crate::error::Error;
 
-/// Bumped with every change to the tables below; older files are migrated on open.
-const SCHEMA_VERSION: i64 = 2;
+/// Bumped with every change to the tables below; older files are migrated on open, one
+/// version at a time.
+const SCHEMA_VERSION: i64 = 3;
 
 /// `accounts` keeps per account what must outlive its items: the last id assigned (ids
 /// are never reused, even when retention deleted everything), the highest id deleted
-/// (for `gap` after a restart), the relay's source position, and how many items it has
-/// on disk (for metrics, without counting rows).
+/// (for `gap` after a restart), and how many items it has on disk (for metrics, without
+/// counting rows).
 ///
 /// `items` holds each item's JSON after its id (the id is the key, and is put back in
 /// front on read), compressed with the dictionary `dict` names (0: stored as is; see
 /// `compress.rs`). A page is one ordered range of the key `(account, ms, seq)`. The table
 /// is clustered on that key (WITHOUT ROWID), so a row and its key are stored once:
 /// compressed items are small enough to stay in their b-tree page.
+///
+/// `carried` records which outbox row each relayed item carried, written in the append's
+/// transaction, so the relay never appends a row twice; `ms` is the time in the item's
+/// id, and retention deletes a record with its item.
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
     id INTEGER PRIMARY KEY,
@@ -29,7 +34,6 @@ CREATE TABLE IF NOT EXISTS accounts (
     last_seq INTEGER,
     deleted_ms INTEGER,
     deleted_seq INTEGER,
-    source_position INTEGER,
     items INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dictionaries (
@@ -49,6 +53,17 @@ const ITEMS: &str = "(
     PRIMARY KEY (account, ms, seq)
 ) WITHOUT ROWID";
 
+/// The table of `carried` (see above).
+const CARRIED: &str = "
+CREATE TABLE IF NOT EXISTS carried (
+    account INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    ms INTEGER NOT NULL,
+    PRIMARY KEY (account, row)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS carried_by_time ON carried (account, ms);
+";
+
 /// Version 1 kept each item's whole JSON, uncompressed, in a rowid table with a separate
 /// index. Its items move over as they are (dictionary 0), without their id.
 /// Runs after `CREATE TABLE items_v2 {ITEMS}`.
@@ -62,6 +77,14 @@ ALTER TABLE items_v2 RENAME TO items;
 ALTER TABLE accounts ADD COLUMN items INTEGER NOT NULL DEFAULT 0;
 UPDATE accounts SET items = (SELECT COUNT(*) FROM items WHERE account = accounts.id);
 "#;
+
+/// Version 2 remembered per account the last outbox row relayed (`source_position`);
+/// version 3 records every row an append carried, in `carried`, instead. Runs after
+/// `CARRIED`. The old mark is dropped: outbox ids need not grow in commit order (they do
+/// not with PostgreSQL), so a mark cannot say which rows were relayed.
+const FROM_VERSION_2: &str = "
+ALTER TABLE accounts DROP COLUMN source_position;
+";
 
 /// A writer waits this long for a lock another process holds before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -105,17 +128,26 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
             path.display()
         )));
     }
-    if version == 1 {
+    if version == 0 {
+        conn.execute_batch(TABLES)?;
+        conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS items {ITEMS};"))?;
+        conn.execute_batch(CARRIED)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    } else if version < SCHEMA_VERSION {
+        // Every step of an older file in one transaction: it ends at this version or is
+        // left as it was.
         let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(&format!("CREATE TABLE items_v2 {ITEMS};"))?;
-        tx.execute_batch(FROM_VERSION_1)?;
+        if version < 2 {
+            tx.execute_batch(&format!("CREATE TABLE items_v2 {ITEMS};"))?;
+            tx.execute_batch(FROM_VERSION_1)?;
+        }
+        if version < 3 {
+            tx.execute_batch(CARRIED)?;
+            tx.execute_batch(FROM_VERSION_2)?;
+        }
         tx.execute_batch(TABLES)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
-    } else {
-        conn.execute_batch(TABLES)?;
-        conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS items {ITEMS};"))?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     Ok(conn)
 }

@@ -36,12 +36,16 @@ const MAX_KINDS: usize = 1_024;
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
+/// Per item of a job: its id, or `None` when its outbox row was already carried.
+type Assigned = Vec<Option<ItemId>>;
+
 #[derive(Debug)]
 pub(super) struct AppendJob {
     pub(super) account: AccountName,
     pub(super) items: Vec<NewItem>,
-    pub(super) source: Option<u64>,
-    pub(super) reply: Reply<Vec<ItemId>>,
+    /// Empty, or the outbox row each item carries.
+    pub(super) rows: Vec<u64>,
+    pub(super) reply: Reply<Assigned>,
 }
 
 #[derive(Debug)]
@@ -301,15 +305,17 @@ fn commit_group(conn: &mut Connection, cx: &mut Context, group: Vec<AppendJob>) 
 struct Committed {
     /// The account's last id before this job.
     previous: Option<ItemId>,
+    /// The items appended, in order, with consecutive ids after `previous`.
     items: Vec<CachedItem>,
+    /// Per item of the job, its id, or `None` when its outbox row was already carried.
+    assigned: Assigned,
 }
 
 /// Puts the committed items in the cache, wakes the account's readers, then answers the
 /// caller: whoever is woken finds the items in the cache.
 fn reply(cx: &Context, job: AppendJob, result: Result<Committed, Error>) {
     let result = result.map(|committed| {
-        let ids: Vec<ItemId> = committed.items.iter().map(|i| i.id).collect();
-        if let Some(&last) = ids.last() {
+        if let Some(last) = committed.items.last().map(|i| i.id) {
             cx.cache.appended(Appended {
                 account: job.account.clone(),
                 previous: committed.previous,
@@ -317,7 +323,7 @@ fn reply(cx: &Context, job: AppendJob, result: Result<Committed, Error>) {
             });
             cx.waiters.notify(&job.account, last);
         }
-        ids
+        committed.assigned
     });
     let _ = job.reply.send(result);
 }
@@ -367,8 +373,27 @@ fn append_one(
         "INSERT INTO items (account, ms, seq, type, dict, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut items = Vec::with_capacity(job.items.len());
-    for item in &job.items {
+    let mut assigned = Vec::with_capacity(job.items.len());
+    for (i, item) in job.items.iter().enumerate() {
         let id = ItemId::next_after(last, now_ms);
+        if let Some(row) = job.rows.get(i) {
+            // The record and the check in one statement: a row already carried inserts
+            // nothing, and its item is left out (taking no id).
+            let recorded = conn
+                .prepare_cached(
+                    "INSERT INTO carried (account, row, ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (account, row) DO NOTHING",
+                )?
+                .execute(params![
+                    account,
+                    to_sql("outbox row", *row)?,
+                    to_sql("item id time", id.ms)?
+                ])?;
+            if recorded == 0 {
+                assigned.push(None);
+                continue;
+            }
+        }
         // The one serialization of this item: stored (without its id, which is the key)
         // and cached as it is.
         let json = item_json(id, item.ts, &item.kind, &item.data);
@@ -390,31 +415,25 @@ fn append_one(
             kind: codec.kind(&item.kind),
             json: Bytes::from(json),
         });
+        assigned.push(Some(id));
         last = Some(id);
     }
-    let source = job
-        .source
-        .map(|s| to_sql("source position", s))
-        .transpose()?;
-    let (last_ms, last_seq) = match last {
-        Some(id) => (
-            Some(to_sql("item id time", id.ms)?),
-            Some(to_sql("item id sequence", id.seq)?),
-        ),
-        None => (None, None),
-    };
-    conn.prepare_cached(
-        "UPDATE accounts SET last_ms = COALESCE(?2, last_ms), last_seq = COALESCE(?3, last_seq),
-             source_position = COALESCE(?4, source_position), items = items + ?5 WHERE id = ?1",
-    )?
-    .execute(params![
-        account,
-        last_ms,
-        last_seq,
-        source,
-        items.len() as i64
-    ])?;
-    Ok(Committed { previous, items })
+    if let Some(id) = last.filter(|_| !items.is_empty()) {
+        conn.prepare_cached(
+            "UPDATE accounts SET last_ms = ?2, last_seq = ?3, items = items + ?4 WHERE id = ?1",
+        )?
+        .execute(params![
+            account,
+            to_sql("item id time", id.ms)?,
+            to_sql("item id sequence", id.seq)?,
+            to_sql("item count", items.len() as u64)?
+        ])?;
+    }
+    Ok(Committed {
+        previous,
+        items,
+        assigned,
+    })
 }
 
 /// Deletes up to `max_rows` expired items; returns how many, and per account the
@@ -466,6 +485,10 @@ fn purge_chunk(
         let deleted = tx
             .prepare_cached("DELETE FROM items WHERE account = ?1 AND (ms, seq) <= (?2, ?3)")?
             .execute(params![account, last_ms, last_seq])?;
+        // The records of the rows those items carried go with them. Every item of
+        // millisecond `last_ms` is below the horizon, so none of these is still needed.
+        tx.prepare_cached("DELETE FROM carried WHERE account = ?1 AND ms <= ?2")?
+            .execute(params![account, last_ms])?;
         // Remembered so that a reader behind the window is told `gap`, also after a
         // restart and after every item is gone.
         tx.prepare_cached(

@@ -55,19 +55,25 @@ pub(super) fn opt_id(value: Value) -> Result<Option<ItemId>, Error> {
     }
 }
 
-pub(super) fn opt_u64(value: Value) -> Result<Option<u64>, Error> {
-    match value {
-        Value::Nil => Ok(None),
-        Value::Int(n) => u64::try_from(n)
-            .map(Some)
-            .map_err(|_| corrupt("a negative number", &Value::Int(n))),
-        other => {
-            let text = text(other)?;
-            text.parse()
-                .map(Some)
-                .map_err(|_| Error::Corrupt(format!("not a number: {text:?}")))
-        }
-    }
+/// The append script's answer: the first id it assigned (if any) and the positions of
+/// the items it left out.
+pub(super) fn appended(value: Value) -> Result<(Option<ItemId>, Vec<usize>), Error> {
+    let mut parts = list(value)?.into_iter();
+    let (Some(first), Some(skipped)) = (parts.next(), parts.next()) else {
+        return Err(Error::Corrupt(
+            "an append answer without its two parts".into(),
+        ));
+    };
+    let skipped = list(skipped)?
+        .into_iter()
+        .map(|v| match v {
+            Value::Int(n) => {
+                usize::try_from(n).map_err(|_| corrupt("a negative position", &Value::Int(n)))
+            }
+            other => Err(corrupt("not a position", &other)),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((opt_id(first)?, skipped))
 }
 
 fn entry(value: Value) -> Result<Entry, Error> {
@@ -184,8 +190,17 @@ mod tests {
             Value::Array(vec![bulk("t"), bulk("a")]),
         ])]);
         assert!(entries(missing).is_err());
-        assert_eq!(opt_u64(bulk("42")).unwrap(), Some(42));
-        assert!(opt_u64(bulk("-1")).is_err());
         assert_eq!(opt_id(Value::Nil).unwrap(), None);
+        let answer = |first, skipped: Vec<Value>| Value::Array(vec![first, Value::Array(skipped)]);
+        assert_eq!(
+            appended(answer(bulk("7-2"), vec![Value::Int(1)])).unwrap(),
+            (Some(ItemId::new(7, 2)), vec![1])
+        );
+        assert_eq!(
+            appended(answer(Value::Nil, vec![])).unwrap(),
+            (None, vec![])
+        );
+        assert!(appended(answer(Value::Nil, vec![Value::Int(-1)])).is_err());
+        assert!(appended(Value::Array(vec![Value::Nil])).is_err());
     }
 }

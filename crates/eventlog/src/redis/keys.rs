@@ -10,15 +10,18 @@ pub(super) struct Keys {
     prefix: KeyPrefix,
 }
 
-/// The two keys of one account. The account name is the hash tag (`{...}`), so in Redis
+/// The keys of one account. The account name is the hash tag (`{...}`), so in Redis
 /// Cluster both live in the same slot and one script can update them atomically.
 #[derive(Debug, Clone)]
 pub(super) struct AccountKeys {
     /// The stream: one entry per item, its entry id being the item id.
     pub(super) stream: String,
-    /// A hash: `last` (the last id assigned), `deleted` (the highest id retention
-    /// removed) and `source` (the relay's source position).
+    /// A hash: `last` (the last id assigned) and `deleted` (the highest id retention
+    /// removed).
     pub(super) meta: String,
+    /// A sorted set: the outbox rows appended items carry, scored by the ms of the
+    /// item's id, so retention drops a record with its item.
+    pub(super) carried: String,
 }
 
 impl Keys {
@@ -31,6 +34,7 @@ impl Keys {
         AccountKeys {
             stream: format!("{p}:{{{a}}}:stream"),
             meta: format!("{p}:{{{a}}}:meta"),
+            carried: format!("{p}:{{{a}}}:carried"),
         }
     }
 
@@ -60,6 +64,7 @@ mod tests {
         let k = keys.account(&AccountName::parse("demo").unwrap());
         assert_eq!(k.stream, "ts:{demo}:stream");
         assert_eq!(k.meta, "ts:{demo}:meta");
+        assert_eq!(k.carried, "ts:{demo}:carried");
         assert_eq!(keys.accounts(), "ts:accounts");
         assert_eq!(keys.appended_channel(), "ts:appended");
         assert_eq!(entry_id(ItemId::ZERO), "0-0");

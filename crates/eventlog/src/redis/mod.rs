@@ -39,6 +39,8 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Accounts purged per round trip.
 const PURGE_PIPELINE: usize = 256;
+/// Outbox rows asked about per round trip.
+const CARRIED_CHUNK: usize = 1000;
 
 #[derive(Debug)]
 pub(crate) struct RedisStore {
@@ -127,8 +129,8 @@ impl RedisStore {
         &self,
         account: AccountName,
         items: Vec<NewItem>,
-        source: Option<u64>,
-    ) -> Result<Vec<ItemId>, Error> {
+        rows: Vec<u64>,
+    ) -> Result<Vec<Option<ItemId>>, Error> {
         let now = self.clock.now_ms();
         if now > MAX_SCRIPT_MS {
             return Err(Error::OutOfRange {
@@ -136,32 +138,54 @@ impl RedisStore {
                 value: now,
             });
         }
+        let with_rows = !rows.is_empty();
+        if with_rows && rows.len() != items.len() {
+            return Err(Error::Corrupt(format!(
+                "{} outbox rows for {} items",
+                rows.len(),
+                items.len()
+            )));
+        }
         self.register(&account).await?;
         let keys = self.keys.account(&account);
         let mut call = self.append.prepare_invoke();
         call.key(&keys.stream)
             .key(&keys.meta)
+            .key(&keys.carried)
             .arg(now)
-            .arg(source.map(|s| s.to_string()).unwrap_or_default())
             .arg(self.keys.appended_channel())
             .arg(account.as_str())
-            .arg(items.len());
-        for item in &items {
+            .arg(items.len())
+            .arg(if with_rows { "1" } else { "0" });
+        for (i, item) in items.iter().enumerate() {
             call.arg(&item.kind).arg(codec::json_tail(item)?);
+            if let Some(row) = rows.get(i) {
+                call.arg(row.to_string());
+            }
         }
         let mut conn = self.conn.clone();
-        let first: Value = call.invoke_async(&mut conn).await.map_err(Error::redis)?;
-        let Some(first) = codec::opt_id(first)? else {
-            return Ok(Vec::new());
-        };
-        // The script gives a batch consecutive sequence numbers in one millisecond.
-        let ids: Vec<ItemId> = (0..)
-            .take(items.len())
-            .map(|i| ItemId::new(first.ms, first.seq + i))
-            .collect();
-        if let Some(last) = ids.last() {
+        let reply: Value = call.invoke_async(&mut conn).await.map_err(Error::redis)?;
+        let (first, skipped) = codec::appended(reply)?;
+        // The script gives the items it appended consecutive sequence numbers in one
+        // millisecond, in order, skipping the positions it reports.
+        let mut next = first;
+        let mut ids = Vec::with_capacity(items.len());
+        for i in 0..items.len() {
+            if skipped.contains(&i) {
+                ids.push(None);
+                continue;
+            }
+            let Some(id) = next else {
+                return Err(Error::Corrupt(
+                    "the append script appended fewer items than it reported".into(),
+                ));
+            };
+            ids.push(Some(id));
+            next = Some(ItemId::new(id.ms, id.seq + 1));
+        }
+        if let Some(last) = ids.iter().rev().find_map(|id| *id) {
             // Readers of this process need not wait for the announcement to come back.
-            self.waiters.notify(&account, *last);
+            self.waiters.notify(&account, last);
         }
         Ok(ids)
     }
@@ -181,7 +205,13 @@ impl RedisStore {
             pipe.load_script(&self.purge).ignore();
             for account in chunk {
                 let keys = self.keys.account(account);
-                pipe.invoke_script(self.purge.key(&keys.stream).key(&keys.meta).arg(&horizon));
+                pipe.invoke_script(
+                    self.purge
+                        .key(&keys.stream)
+                        .key(&keys.meta)
+                        .key(&keys.carried)
+                        .arg(&horizon),
+                );
             }
             let counts: Vec<u64> = pipe.query_async(&mut conn).await.map_err(Error::redis)?;
             deleted += counts.iter().sum::<u64>();
@@ -260,21 +290,46 @@ impl Store for RedisStore {
         &self,
         account: AccountName,
         items: Vec<NewItem>,
-        source: Option<u64>,
-    ) -> BoxFuture<'_, Result<Vec<ItemId>, Error>> {
-        Box::pin(self.append_batch(account, items, source))
+        rows: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<Option<ItemId>>, Error>> {
+        Box::pin(self.append_batch(account, items, rows))
     }
 
-    fn source_position(&self, account: AccountName) -> BoxFuture<'_, Result<Option<u64>, Error>> {
+    fn carried(
+        &self,
+        account: AccountName,
+        rows: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<u64>, Error>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let value: Value = ::redis::cmd("HGET")
-                .arg(self.keys.account(&account).meta)
-                .arg("source")
+            let mut found = Vec::new();
+            // ZMSCORE (Redis 6.2) answers a score or nil per row, in the order asked.
+            for chunk in rows.chunks(CARRIED_CHUNK) {
+                let scores: Vec<Option<f64>> = ::redis::cmd("ZMSCORE")
+                    .arg(self.keys.account(&account).carried)
+                    .arg(chunk)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(Error::redis)?;
+                found.extend(
+                    chunk
+                        .iter()
+                        .zip(scores)
+                        .filter_map(|(row, score)| score.map(|_| *row)),
+                );
+            }
+            Ok(found)
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let _: Value = ::redis::cmd("PING")
                 .query_async(&mut conn)
                 .await
                 .map_err(Error::redis)?;
-            codec::opt_u64(value)
+            Ok(())
         })
     }
 

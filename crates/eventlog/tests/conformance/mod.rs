@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use eventlog::{Clock, EventLog, ManualClock, NewItem, ReadPage, ReadRequest};
+use eventlog::{
+    Clock, EventLog, ManualClock, NewItem, ReadPage, ReadRequest, RowItem, RowsAppended,
+};
 use protocol::{AccountName, ActionType, ItemId, StartAt, Timestamp, item_json};
 
 /// A point in time well after the epoch; every case starts here.
@@ -57,7 +59,8 @@ macro_rules! conformance_suite {
             read_wait_returns_empty_after_the_timeout,
             read_wait_skips_filtered_items_while_waiting,
             read_wait_answers_at_once_when_items_exist,
-            source_position_is_stored_with_the_batch,
+            carried_rows_are_recorded_and_never_appended_twice,
+            concurrent_appends_of_the_same_rows_carry_each_once,
             accounts_are_separate,
             stats_count_the_items_kept,
         );
@@ -93,6 +96,16 @@ fn new_item(kind: &str, n: usize) -> NewItem {
 
 fn items(kind: &str, count: usize) -> Vec<NewItem> {
     (0..count).map(|n| new_item(kind, n)).collect()
+}
+
+/// Items carrying the outbox rows `rows`, one each; item `n` carries `rows[n]`.
+fn row_items(kind: &str, rows: &[u64]) -> Vec<RowItem> {
+    rows.iter()
+        .map(|&row| RowItem {
+            row,
+            item: new_item(kind, usize::try_from(row).unwrap_or(usize::MAX)),
+        })
+        .collect()
 }
 
 fn request(start: StartAt, limit: usize) -> ReadRequest {
@@ -178,10 +191,14 @@ pub(crate) async fn empty_stream_answers_zero(h: &impl Harness) {
     assert_eq!((page.next_id, page.items.len()), (far, 0));
     assert_eq!(log.oldest_id(&acct).await.unwrap(), None);
     assert_eq!(log.highest_deleted_id(&acct).await.unwrap(), None);
-    assert_eq!(log.source_position(&acct).await.unwrap(), None);
     assert_eq!(
-        log.append(&acct, Vec::new(), None).await.unwrap(),
-        Vec::new()
+        log.carried(&acct, &[1, 2]).await.unwrap(),
+        Vec::<u64>::new()
+    );
+    assert_eq!(log.append(&acct, Vec::new()).await.unwrap(), Vec::new());
+    assert_eq!(
+        log.append_rows(&acct, Vec::new()).await.unwrap(),
+        RowsAppended::default()
     );
 }
 
@@ -192,11 +209,7 @@ pub(crate) async fn ids_ascend_numerically(h: &impl Harness) {
     let mut appended = Vec::new();
     for (ms, count) in [(9_999_999_998, 2), (9_999_999_999, 2), (10_000_000_000, 2)] {
         h.clock().set_ms(ms);
-        appended.extend(
-            log.append(&acct, items(PAGEVIEW, count), None)
-                .await
-                .unwrap(),
-        );
+        appended.extend(log.append(&acct, items(PAGEVIEW, count)).await.unwrap());
     }
     let expected = [
         ItemId::new(9_999_999_998, 0),
@@ -213,7 +226,7 @@ pub(crate) async fn ids_ascend_numerically(h: &impl Harness) {
     assert_eq!(ids(&page), expected[3..]);
     // Seq is numeric too: 10 comes after 9.
     h.clock().set_ms(10_000_000_001);
-    let many = log.append(&acct, items(PAGEVIEW, 12), None).await.unwrap();
+    let many = log.append(&acct, items(PAGEVIEW, 12)).await.unwrap();
     let start = StartAt::Id(ItemId::new(10_000_000_001, 9));
     let page = log.read(&acct, &request(start, 10)).await.unwrap();
     assert_eq!(ids(&page), many[9..]);
@@ -234,7 +247,7 @@ pub(crate) async fn items_are_served_as_appended(h: &impl Harness) {
             data: "{}".into(),
         },
     ];
-    let got = log.append(&acct, batch.clone(), None).await.unwrap();
+    let got = log.append(&acct, batch.clone()).await.unwrap();
     let page = log
         .read(&acct, &request(StartAt::Oldest, 10))
         .await
@@ -257,11 +270,7 @@ pub(crate) async fn pages_follow_limit_more_and_next_id(h: &impl Harness) {
     let acct = account("paging");
     let mut appended = Vec::new();
     for count in [10, 10, 5] {
-        appended.extend(
-            log.append(&acct, items(PAGEVIEW, count), None)
-                .await
-                .unwrap(),
-        );
+        appended.extend(log.append(&acct, items(PAGEVIEW, count)).await.unwrap());
         h.clock().advance(Duration::from_millis(1));
     }
     let mut start = StartAt::Oldest;
@@ -301,7 +310,7 @@ pub(crate) async fn type_filter_skips_but_advances_next_id(h: &impl Harness) {
         .enumerate()
         .map(|(n, kind)| new_item(kind, n))
         .collect();
-    let got = log.append(&acct, batch, None).await.unwrap();
+    let got = log.append(&acct, batch).await.unwrap();
     let page = log
         .read(&acct, &filtered(StartAt::Oldest, 2, &[ADD_TICKETS]))
         .await
@@ -363,7 +372,7 @@ pub(crate) async fn filter_matching_nothing_stops_at_the_scan_cap(h: &impl Harne
     let total = 2 * cap + 5;
     let mut got = Vec::new();
     for chunk in items(PAGEVIEW, total).chunks(1_000) {
-        got.extend(log.append(&acct, chunk.to_vec(), None).await.unwrap());
+        got.extend(log.append(&acct, chunk.to_vec()).await.unwrap());
     }
     let mut req = req;
     for expected_next in [got[cap - 1].successor(), got[2 * cap - 1].successor()] {
@@ -378,7 +387,7 @@ pub(crate) async fn filter_matching_nothing_stops_at_the_scan_cap(h: &impl Harne
     assert_eq!(page.next_id, got[total - 1].successor());
     // The cap never hides a matching item: a match just past a full scan shows up next.
     let late = log
-        .append(&acct, vec![new_item(ADD_TICKETS, 0)], None)
+        .append(&acct, vec![new_item(ADD_TICKETS, 0)])
         .await
         .unwrap();
     let mut req = filtered(StartAt::Oldest, 1, &[ADD_TICKETS]);
@@ -400,7 +409,7 @@ pub(crate) async fn time_start_reads_from_that_millisecond(h: &impl Harness) {
     let mut got = Vec::new();
     for offset in [0, 10, 10, 20] {
         h.clock().set_ms(T0 + offset);
-        got.extend(log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap());
+        got.extend(log.append(&acct, items(PAGEVIEW, 1)).await.unwrap());
     }
     assert_eq!(got[1], ItemId::new(T0 + 10, 0));
     assert_eq!(got[2], ItemId::new(T0 + 10, 1));
@@ -420,9 +429,9 @@ pub(crate) async fn time_start_reads_from_that_millisecond(h: &impl Harness) {
 pub(crate) async fn expired_items_are_not_served_before_purge(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let acct = account("expiry");
-    let old = log.append(&acct, items(PAGEVIEW, 3), None).await.unwrap();
+    let old = log.append(&acct, items(PAGEVIEW, 3)).await.unwrap();
     h.clock().advance(HOUR);
-    let young = log.append(&acct, items(PAGEVIEW, 2), None).await.unwrap();
+    let young = log.append(&acct, items(PAGEVIEW, 2)).await.unwrap();
     // Exactly at the edge of the window the old items are still retained...
     h.clock().set_ms(T0 + 4 * 3600 * 1000);
     assert_eq!(read_all(&log, &acct).await.len(), 5);
@@ -470,11 +479,11 @@ pub(crate) async fn purge_deletes_and_frees_space(h: &impl Harness) {
                 data: data.clone(),
             })
             .collect();
-        old.extend(log.append(&acct, batch, None).await.unwrap());
+        old.extend(log.append(&acct, batch).await.unwrap());
     }
-    let other_old = log.append(&other, items(PAGEVIEW, 2), None).await.unwrap();
+    let other_old = log.append(&other, items(PAGEVIEW, 2)).await.unwrap();
     h.clock().advance(3 * HOUR);
-    let young = log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap();
+    let young = log.append(&acct, items(PAGEVIEW, 1)).await.unwrap();
     let before = h.storage_bytes();
     // Nothing expired yet: purge deletes nothing.
     assert_eq!(log.purge().await.unwrap().deleted, 0);
@@ -503,9 +512,9 @@ pub(crate) async fn purge_deletes_and_frees_space(h: &impl Harness) {
 pub(crate) async fn gap_is_reported_for_deleted_positions(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let acct = account("gap");
-    let a = log.append(&acct, items(PAGEVIEW, 5), None).await.unwrap();
+    let a = log.append(&acct, items(PAGEVIEW, 5)).await.unwrap();
     h.clock().advance(2 * HOUR);
-    let b = log.append(&acct, items(PAGEVIEW, 3), None).await.unwrap();
+    let b = log.append(&acct, items(PAGEVIEW, 3)).await.unwrap();
     h.clock().advance(2 * HOUR + Duration::from_millis(1));
     assert_eq!(log.purge().await.unwrap().deleted, 5);
     let deleted = a[4];
@@ -574,26 +583,30 @@ pub(crate) async fn restart_keeps_ids_positions_and_deletions(h: &impl Harness) 
     let acct = account("restart");
     let log = h.open(RETENTION).await;
     let first = log
-        .append(&acct, items(PAGEVIEW, 3), Some(7))
+        .append_rows(&acct, row_items(PAGEVIEW, &[5, 6, 7]))
         .await
-        .unwrap();
+        .unwrap()
+        .ids;
     drop(log);
 
     let log = h.open(RETENTION).await;
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(7));
+    assert_eq!(log.carried(&acct, &[5, 6, 7, 8]).await.unwrap(), [5, 6, 7]);
     assert_eq!(read_all(&log, &acct).await, first);
     // Same millisecond after the restart: the sequence continues, no id is reused.
     let second = log
-        .append(&acct, items(PAGEVIEW, 1), Some(8))
+        .append_rows(&acct, row_items(PAGEVIEW, &[8]))
         .await
-        .unwrap();
+        .unwrap()
+        .ids;
     assert_eq!(second, [first[2].successor()]);
     h.clock().advance(RETENTION + HOUR);
     assert_eq!(log.purge().await.unwrap().deleted, 4);
+    // The records of the rows went with their items.
+    assert!(log.carried(&acct, &[5, 6, 7, 8]).await.unwrap().is_empty());
     drop(log);
 
     let log = h.open(RETENTION).await;
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(8));
+    assert!(log.carried(&acct, &[5, 6, 7, 8]).await.unwrap().is_empty());
     assert_eq!(
         log.highest_deleted_id(&acct).await.unwrap(),
         Some(second[0])
@@ -609,7 +622,7 @@ pub(crate) async fn restart_keeps_ids_positions_and_deletions(h: &impl Harness) 
     // Every item is gone and the clock is now behind the last id: ids still only grow.
     h.clock().set_ms(T0 - 1000);
     let log = h.open(RETENTION).await;
-    let third = log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap();
+    let third = log.append(&acct, items(PAGEVIEW, 1)).await.unwrap();
     assert_eq!(third, [second[0].successor()]);
     assert_eq!(read_all(&log, &acct).await, third);
 }
@@ -618,13 +631,13 @@ pub(crate) async fn clock_stepping_back_grows_seq(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let acct = account("backwards");
     h.clock().set_ms(T0 + 1000);
-    let mut got = log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap();
+    let mut got = log.append(&acct, items(PAGEVIEW, 1)).await.unwrap();
     h.clock().set_ms(T0 + 500);
-    got.extend(log.append(&acct, items(PAGEVIEW, 2), None).await.unwrap());
+    got.extend(log.append(&acct, items(PAGEVIEW, 2)).await.unwrap());
     h.clock().set_ms(T0 + 1000);
-    got.extend(log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap());
+    got.extend(log.append(&acct, items(PAGEVIEW, 1)).await.unwrap());
     h.clock().set_ms(T0 + 1001);
-    got.extend(log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap());
+    got.extend(log.append(&acct, items(PAGEVIEW, 1)).await.unwrap());
     assert_eq!(
         got,
         [
@@ -663,10 +676,7 @@ async fn append_concurrently(
                     clock.advance(Duration::from_millis(1));
                 }
                 let count = batch_size(task, batch);
-                let ids = log
-                    .append(&acct, items(ADD_TICKETS, count), None)
-                    .await
-                    .unwrap();
+                let ids = log.append(&acct, items(ADD_TICKETS, count)).await.unwrap();
                 assert_eq!(ids.len(), count);
                 got.extend(ids);
             }
@@ -770,7 +780,7 @@ pub(crate) async fn read_wait_wakes_promptly_on_append(h: &impl Harness) {
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let appended_at = Instant::now();
-    let got = log.append(&acct, items(PAGEVIEW, 2), None).await.unwrap();
+    let got = log.append(&acct, items(PAGEVIEW, 2)).await.unwrap();
     let (page, answered_at) = waiter.await.unwrap();
     assert_eq!(ids(&page), got);
     assert_eq!(page.next_id, got[1].successor());
@@ -790,7 +800,7 @@ pub(crate) async fn read_wait_returns_empty_after_the_timeout(h: &impl Harness) 
         tokio::spawn(async move {
             for _ in 0..5 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                log.append(&account("noisy"), items(PAGEVIEW, 1), None)
+                log.append(&account("noisy"), items(PAGEVIEW, 1))
                     .await
                     .unwrap();
             }
@@ -819,10 +829,7 @@ pub(crate) async fn read_wait_returns_empty_after_the_timeout(h: &impl Harness) 
 pub(crate) async fn read_wait_skips_filtered_items_while_waiting(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let acct = account("waitfilter");
-    let before = log
-        .append(&acct, items(ADD_TICKETS, 2), None)
-        .await
-        .unwrap();
+    let before = log.append(&acct, items(ADD_TICKETS, 2)).await.unwrap();
     let waiter = {
         let log = log.clone();
         let acct = acct.clone();
@@ -834,16 +841,13 @@ pub(crate) async fn read_wait_skips_filtered_items_while_waiting(h: &impl Harnes
         })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let skipped = log
-        .append(&acct, items(ADD_TICKETS, 3), None)
-        .await
-        .unwrap();
+    let skipped = log.append(&acct, items(ADD_TICKETS, 3)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         !waiter.is_finished(),
         "answered with only filtered-out items"
     );
-    let wanted = log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap();
+    let wanted = log.append(&acct, items(PAGEVIEW, 1)).await.unwrap();
     let page = waiter.await.unwrap();
     assert_eq!(ids(&page), wanted);
     assert_eq!(page.next_id, wanted[0].successor());
@@ -853,7 +857,7 @@ pub(crate) async fn read_wait_skips_filtered_items_while_waiting(h: &impl Harnes
 pub(crate) async fn read_wait_answers_at_once_when_items_exist(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let acct = account("ready");
-    let got = log.append(&acct, items(PAGEVIEW, 3), None).await.unwrap();
+    let got = log.append(&acct, items(PAGEVIEW, 3)).await.unwrap();
     let started = Instant::now();
     let page = log
         .read_wait(&acct, &request(StartAt::Oldest, 2), Duration::from_secs(10))
@@ -890,64 +894,134 @@ pub(crate) async fn read_wait_answers_at_once_when_items_exist(h: &impl Harness)
         })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let late = log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap();
+    let late = log.append(&acct, items(PAGEVIEW, 1)).await.unwrap();
     let page = waiter.await.unwrap();
     assert_eq!(ids(&page), late);
     assert!(!page.gap);
 }
 
-pub(crate) async fn source_position_is_stored_with_the_batch(h: &impl Harness) {
+pub(crate) async fn carried_rows_are_recorded_and_never_appended_twice(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let acct = account("relay");
-    assert_eq!(log.source_position(&acct).await.unwrap(), None);
-    log.append(&acct, items(PAGEVIEW, 2), Some(3))
+    assert!(log.carried(&acct, &[1, 2, 3]).await.unwrap().is_empty());
+    // Rows need not come in id order (a row that committed late comes after larger ids).
+    let first = log
+        .append_rows(&acct, row_items(PAGEVIEW, &[3, 1]))
         .await
         .unwrap();
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(3));
-    // A batch without a source leaves the position alone.
-    log.append(&acct, items(PAGEVIEW, 1), None).await.unwrap();
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(3));
-    // A position can advance with no items (rows the relay dropped).
+    assert_eq!(first.ids.len(), 2);
+    assert!(first.already_carried.is_empty());
+    assert_eq!(log.carried(&acct, &[1, 2, 3]).await.unwrap(), [1, 3]);
+    assert_eq!(log.carried(&acct, &[3, 2, 1]).await.unwrap(), [3, 1]);
+    // Items that carry no row record nothing.
+    let plain = log.append(&acct, items(ADD_TICKETS, 1)).await.unwrap();
+    assert_eq!(log.carried(&acct, &[1, 2, 3]).await.unwrap(), [1, 3]);
+
+    // Again, with one new row among them: only that one is appended, in the same step.
+    let again = log
+        .append_rows(&acct, row_items(ADD_TICKETS, &[1, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(again.ids, [plain[0].successor()]);
+    assert_eq!(again.already_carried, [1, 3]);
+    let page = log
+        .read(&acct, &request(StartAt::Oldest, 10))
+        .await
+        .unwrap();
     assert_eq!(
-        log.append(&acct, Vec::new(), Some(9)).await.unwrap(),
-        Vec::new()
+        ids(&page),
+        [first.ids.clone(), plain, again.ids.clone()].concat()
     );
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(9));
-    assert_eq!(read_all(&log, &acct).await.len(), 3);
-    assert_eq!(log.source_position(&account("other")).await.unwrap(), None);
+    assert_eq!(
+        page.items.iter().map(|i| &*i.kind).collect::<Vec<_>>(),
+        [PAGEVIEW, PAGEVIEW, ADD_TICKETS, ADD_TICKETS]
+    );
+    assert!(
+        page.items[3].json_str().contains(r#""data":{"n":2}"#),
+        "{}",
+        page.items[3].json_str()
+    );
+
+    // A batch carried entirely appends nothing and uses up no id.
+    let nothing = log
+        .append_rows(&acct, row_items(PAGEVIEW, &[2, 3]))
+        .await
+        .unwrap();
+    assert!(nothing.ids.is_empty());
+    assert_eq!(nothing.already_carried, [2, 3]);
+    let next = log.append(&acct, items(PAGEVIEW, 1)).await.unwrap();
+    assert_eq!(next, [again.ids[0].successor()]);
+
+    // Row ids are per account, up to the largest an outbox can hand out.
+    assert!(
+        log.carried(&account("other"), &[1])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let big = u64::try_from(i64::MAX).unwrap();
-    log.append(&acct, Vec::new(), Some(big)).await.unwrap();
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(big));
+    log.append_rows(&acct, row_items(PAGEVIEW, &[big]))
+        .await
+        .unwrap();
     drop(log);
     let log = h.open(RETENTION).await;
-    assert_eq!(log.source_position(&acct).await.unwrap(), Some(big));
+    assert_eq!(log.carried(&acct, &[big, 1, 7]).await.unwrap(), [big, 1]);
+    assert_eq!(read_all(&log, &acct).await.len(), 6);
+}
+
+pub(crate) async fn concurrent_appends_of_the_same_rows_carry_each_once(h: &impl Harness) {
+    let log = h.open(RETENTION).await;
+    let acct = account("racing-relays");
+    let rows: Vec<u64> = (1..=50).collect();
+    let relays: Vec<_> = (0..4)
+        .map(|_| {
+            let (log, acct, rows) = (log.clone(), acct.clone(), rows.clone());
+            tokio::spawn(async move { log.append_rows(&acct, row_items(PAGEVIEW, &rows)).await })
+        })
+        .collect();
+    let mut appended = 0;
+    for relay in relays {
+        let done = relay.await.unwrap().unwrap();
+        assert_eq!(done.ids.len() + done.already_carried.len(), rows.len());
+        appended += done.ids.len();
+    }
+    assert_eq!(appended, rows.len());
+    let all = read_all(&log, &acct).await;
+    assert_eq!(all.len(), rows.len());
+    assert_eq!(log.carried(&acct, &rows).await.unwrap(), rows);
 }
 
 pub(crate) async fn accounts_are_separate(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let (a, b) = (account("alpha"), account("beta"));
-    let got_a = log.append(&a, items(PAGEVIEW, 2), Some(1)).await.unwrap();
-    let got_b = log
-        .append(&b, items(ADD_TICKETS, 3), Some(2))
+    let got_a = log
+        .append_rows(&a, row_items(PAGEVIEW, &[1, 2]))
         .await
-        .unwrap();
+        .unwrap()
+        .ids;
+    // The same row ids in another account are that account's own.
+    let got_b = log
+        .append_rows(&b, row_items(ADD_TICKETS, &[1, 2, 3]))
+        .await
+        .unwrap()
+        .ids;
     // Each account has its own sequence.
     assert_eq!(got_a[0], ItemId::new(h.clock().now_ms(), 0));
     assert_eq!(got_b[0], ItemId::new(h.clock().now_ms(), 0));
     assert_eq!(read_all(&log, &a).await, got_a);
     assert_eq!(read_all(&log, &b).await, got_b);
-    assert_eq!(log.source_position(&a).await.unwrap(), Some(1));
-    assert_eq!(log.source_position(&b).await.unwrap(), Some(2));
+    assert_eq!(log.carried(&a, &[1, 2, 3]).await.unwrap(), [1, 2]);
+    assert_eq!(log.carried(&b, &[1, 2, 3]).await.unwrap(), [1, 2, 3]);
     assert_eq!(log.retention(), RETENTION);
 }
 
 pub(crate) async fn stats_count_the_items_kept(h: &impl Harness) {
     let log = h.open(RETENTION).await;
     let before = log.stats().await.unwrap().items.unwrap_or(0);
-    log.append(&account("counted"), items(PAGEVIEW, 5), None)
+    log.append(&account("counted"), items(PAGEVIEW, 5))
         .await
         .unwrap();
-    log.append(&account("counted-too"), items(PAGEVIEW, 2), None)
+    log.append(&account("counted-too"), items(PAGEVIEW, 2))
         .await
         .unwrap();
     let stats = log.stats().await.unwrap();

@@ -108,6 +108,13 @@ impl From<eventlog::Error> for ApiError {
 
 impl From<shop::Error> for ApiError {
     fn from(e: shop::Error) -> Self {
+        if e.is_unavailable() {
+            // The keys live in the shop store: without it no request can be authenticated.
+            return ApiError::Unavailable {
+                detail: format!("shop store: {e}"),
+                retry_after: 1,
+            };
+        }
         ApiError::Internal(e.to_string())
     }
 }

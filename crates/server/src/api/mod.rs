@@ -4,6 +4,7 @@ mod api_keys;
 mod auth;
 mod error;
 mod eventstream;
+mod health;
 mod json_errors;
 mod key_slots;
 mod limits;
@@ -45,10 +46,14 @@ pub(crate) fn router(app: App, stopping: CancellationToken) -> Router {
     };
     let api = Router::new()
         .route("/api/1/{account}/eventstream", get(eventstream::get))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
         .with_state(state.clone());
+    let readiness = Router::new()
+        .route("/readyz", get(health::readyz))
+        .with_state(state.app.clone());
     Router::new()
         .merge(api)
+        .merge(readiness)
         .merge(crate::pages::router(state.app))
         .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
@@ -76,8 +81,4 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         path = %request.uri().path(),
         version = ?request.version(),
     )
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
 }

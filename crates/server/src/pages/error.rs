@@ -51,6 +51,11 @@ pub(crate) enum PageError {
     NoSession,
     #[error("too many requests from your address: please wait a moment and try again")]
     TooManyRequests { retry_after: u64 },
+    /// A store cannot be reached for now; nothing was changed. The detail goes to the log.
+    #[error(
+        "the shop is briefly unavailable and nothing was changed: please try again in a moment"
+    )]
+    Unavailable(String),
     #[error("something went wrong on our side; please try again")]
     Internal(String),
 }
@@ -64,6 +69,7 @@ impl PageError {
             }
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +99,7 @@ impl PageError {
             ),
             PageError::NoSession => (t.err_no_session, None),
             PageError::TooManyRequests { .. } => (t.err_too_many, None),
+            PageError::Unavailable(_) => (t.err_unavailable, None),
             PageError::Internal(_) => (t.err_internal, None),
         }
     }
@@ -122,8 +129,14 @@ impl PageError {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, message).into_response(),
         };
-        if let PageError::TooManyRequests { retry_after } = self
-            && let Ok(seconds) = HeaderValue::from_str(&retry_after.to_string())
+        let retry_after = match self {
+            PageError::TooManyRequests { retry_after } => Some(*retry_after),
+            // Reconnecting takes about a second.
+            PageError::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after
+            && let Ok(seconds) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, seconds);
         }
@@ -133,8 +146,12 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if let PageError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "page failed");
+        match &self {
+            PageError::Internal(detail) => tracing::error!(error = %detail, "page failed"),
+            PageError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "page failed: store unavailable");
+            }
+            _ => {}
         }
         let mut response = self.render(Texts::for_lang(None), None, None);
         response.extensions_mut().insert(self);
@@ -196,6 +213,7 @@ impl From<shop::Error> for PageError {
         match e {
             shop::Error::NoSession => PageError::NoSession,
             shop::Error::Rule(rule) => PageError::Rule(rule),
+            other if other.is_unavailable() => PageError::Unavailable(other.to_string()),
             other => PageError::Internal(other.to_string()),
         }
     }

@@ -20,7 +20,9 @@ pub(crate) struct TestShop {
     pub(crate) http: reqwest::Client,
     pub(crate) store: ShopStore,
     _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    /// The account images the pages serve.
+    _media: tempfile::TempDir,
 }
 
 /// The shop, with a page rate limit no test of the pages reaches unless it means to.
@@ -37,18 +39,25 @@ pub(crate) async fn spawn_shop() -> TestShop {
 pub(crate) async fn spawn_shop_with(config: AppConfig) -> TestShop {
     let dir = tempfile::tempdir().unwrap();
     let store = ShopStore::open(dir.path()).await.unwrap();
-    let demo = shop::demo_init(&store).await.unwrap();
     let log = EventLog::open(OpenOptions::new(Backend::Embedded {
         dir: dir.path().join("eventlog"),
     }))
     .await
     .unwrap();
+    let mut shop = spawn_shop_on(store, log, config).await;
+    shop._dir = Some(dir);
+    shop
+}
+
+/// The shop over these stores, with the demo account set up in them.
+pub(crate) async fn spawn_shop_on(store: ShopStore, log: EventLog, config: AppConfig) -> TestShop {
+    let demo = shop::demo_init(&store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let media = dir.path().join("media");
-    shop::write_demo_media(&media).unwrap();
+    let media = tempfile::tempdir().unwrap();
+    shop::write_demo_media(media.path()).unwrap();
     let config = AppConfig {
-        media_dir: Some(media),
+        media_dir: Some(media.path().to_owned()),
         ..config
     };
     let app = App::new(store.clone(), log, Arc::new(SystemClock), config);
@@ -65,7 +74,8 @@ pub(crate) async fn spawn_shop_with(config: AppConfig) -> TestShop {
             .build()
             .unwrap(),
         _stop: stop,
-        _dir: dir,
+        _dir: None,
+        _media: media,
     }
 }
 

@@ -217,15 +217,15 @@ impl ShopStore {
     ) -> Result<String, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
             let mut order = basket(tx, ctx)?;
-            if let Some(customer) = details.customer {
+            if let Some(customer) = &details.customer {
                 let known = match order.customer {
                     Some(id) => tx.customer(id)?,
                     None => None,
                 };
-                if known.as_ref() != Some(&customer) {
+                if known.as_ref() != Some(customer) {
                     match order.customer {
-                        Some(id) => tx.update_customer(id, &customer)?,
-                        None => order.customer = Some(tx.insert_customer(ctx.account, &customer)?),
+                        Some(id) => tx.update_customer(id, customer)?,
+                        None => order.customer = Some(tx.insert_customer(ctx.account, customer)?),
                     }
                     touch_order(tx, ctx, &mut order)?;
                     record(tx, ctx, &order, Step::Customer)?;

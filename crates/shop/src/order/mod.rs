@@ -45,7 +45,8 @@ pub(crate) struct Ctx {
 impl ShopStore {
     /// Runs `f` in one transaction for the session, then stores the session's order and,
     /// after the commit, wakes the relay if actions were recorded. An error rolls
-    /// everything back, the outbox rows included.
+    /// everything back, the outbox rows included. `f` may run more than once (a backend
+    /// retries a transaction that lost a conflict), each time on a fresh context.
     pub(crate) async fn in_session<T, F>(
         &self,
         account: &AccountName,
@@ -55,7 +56,7 @@ impl ShopStore {
     ) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Tx, &mut Ctx) -> Result<T, Error> + Send + 'static,
+        F: Fn(&mut dyn Tx, &mut Ctx) -> Result<T, Error> + Send + 'static,
     {
         let name = account.clone();
         let session_id = session_id.to_owned();
@@ -71,7 +72,7 @@ impl ShopStore {
                     session,
                     now,
                     reservation_ms,
-                    tracker: Tracker::new(name, reference, now),
+                    tracker: Tracker::new(name.clone(), reference, now),
                 };
                 let out = f(tx, &mut ctx)?;
                 tx.set_session_order(&ctx.session.id, ctx.session.order_id, now.unix_ms())?;

@@ -13,6 +13,27 @@ pub enum OrderStatus {
     Expired,
 }
 
+impl OrderStatus {
+    /// The name the stores keep.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Open => "open",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Expired => "expired",
+        }
+    }
+
+    /// A stored name; anything else is a store that was changed behind the shop's back.
+    pub(crate) fn parse(text: &str) -> Result<Self, Error> {
+        match text {
+            "open" => Ok(OrderStatus::Open),
+            "confirmed" => Ok(OrderStatus::Confirmed),
+            "expired" => Ok(OrderStatus::Expired),
+            other => Err(Error::Store(format!("unknown order status {other:?}"))),
+        }
+    }
+}
+
 /// An order with what the pages need beyond the contract's `order`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderView {

@@ -71,35 +71,35 @@ impl ShopStore {
             let account = tx
                 .account(&name)?
                 .ok_or_else(|| Error::NoSuchAccount(name.clone()))?;
-            if let Some(id) = existing
-                && let Some(mut row) = tx.session(account.id, &id)?
+            if let Some(id) = &existing
+                && let Some(mut row) = tx.session(account.id, id)?
             {
                 if entry.reference.is_some() {
-                    row.reference = entry.reference;
+                    row.reference = entry.reference.clone();
                 }
-                row.params = entry.params;
-                row.settings = entry.settings;
-                row.lang = entry.lang;
+                row.params = entry.params.clone();
+                row.settings = entry.settings.clone();
+                row.lang = entry.lang.clone();
                 if let Some(order) = row.order_id
                     && !crate::order::is_open(tx, order)?
                 {
                     row.order_id = None;
                 }
                 tx.update_session(&row, now.unix_ms())?;
-                return Ok(session(row, name));
+                return Ok(session(row, name.clone()));
             }
             let row = SessionRow {
                 id: random_token(),
                 account: account.id,
-                reference: entry.reference,
+                reference: entry.reference.clone(),
                 order_id: None,
                 csrf: random_token(),
-                params: entry.params,
-                settings: entry.settings,
-                lang: entry.lang,
+                params: entry.params.clone(),
+                settings: entry.settings.clone(),
+                lang: entry.lang.clone(),
             };
             tx.insert_session(&row, now.unix_ms())?;
-            Ok(session(row, name))
+            Ok(session(row, name.clone()))
         })
         .await
     }
@@ -117,7 +117,7 @@ impl ShopStore {
         let lang = lang.to_owned();
         self.transact(move |tx| {
             let (_, mut row) = load_row(tx, &name, &id)?.ok_or(Error::NoSession)?;
-            row.lang = lang;
+            row.lang.clone_from(&lang);
             tx.update_session(&row, now.unix_ms())
         })
         .await

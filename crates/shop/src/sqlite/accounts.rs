@@ -22,6 +22,11 @@ impl AccountTx for SqliteTx<'_> {
         }))
     }
 
+    fn account_for_update(&mut self, name: &AccountName) -> Result<Option<AccountRow>, Error> {
+        // The transaction already holds SQLite's write lock (BEGIN IMMEDIATE).
+        self.account(name)
+    }
+
     fn insert_account(
         &mut self,
         name: &AccountName,

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use protocol::{Money, NumId};
+
+use crate::storage::{db_count, db_id, db_u64, lookup_id};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::Error;
@@ -157,17 +159,6 @@ impl<T> SqlResult<T> for rusqlite::Result<T> {
     }
 }
 
-/// An id for a statement parameter. Ids come from the catalog (checked to fit at import)
-/// or from the store itself, so a failure here is a caller's bug, reported as such.
-fn db_id(what: &'static str, id: NumId) -> Result<i64, Error> {
-    i64::try_from(id.0).map_err(|_| Error::OutOfRange { what, value: id.0 })
-}
-
-/// An id to look up: one that cannot be stored cannot be found.
-fn lookup_id(id: NumId) -> Option<i64> {
-    i64::try_from(id.0).ok()
-}
-
 fn conversion(
     idx: usize,
     ty: rusqlite::types::Type,
@@ -199,16 +190,4 @@ fn money(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Money> {
     let text: String = row.get(idx)?;
     text.parse()
         .map_err(|e| conversion(idx, rusqlite::types::Type::Text, e))
-}
-
-/// A count or position for a statement parameter.
-fn db_count(what: &'static str, n: usize) -> Result<i64, Error> {
-    i64::try_from(n).map_err(|_| Error::OutOfRange {
-        what,
-        value: u64::try_from(n).unwrap_or(u64::MAX),
-    })
-}
-
-fn db_u64(v: i64) -> Result<u64, Error> {
-    u64::try_from(v).map_err(|_| Error::Store(format!("negative count {v}")))
 }

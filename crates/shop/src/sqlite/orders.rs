@@ -13,23 +13,6 @@ use crate::storage::{
 };
 use crate::{CustomerInfo, Error};
 
-fn status_str(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Open => "open",
-        OrderStatus::Confirmed => "confirmed",
-        OrderStatus::Expired => "expired",
-    }
-}
-
-fn status(text: &str) -> Result<OrderStatus, Error> {
-    match text {
-        "open" => Ok(OrderStatus::Open),
-        "confirmed" => Ok(OrderStatus::Confirmed),
-        "expired" => Ok(OrderStatus::Expired),
-        other => Err(Error::Store(format!("unknown order status {other:?}"))),
-    }
-}
-
 /// The columns [`order_row`] reads, in its order.
 macro_rules! order_columns {
     () => {
@@ -57,7 +40,7 @@ fn order_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(OrderRow, String)> {
 }
 
 fn with_order_status((mut order, text): (OrderRow, String)) -> Result<OrderRow, Error> {
-    order.status = status(&text)?;
+    order.status = OrderStatus::parse(&text)?;
     Ok(order)
 }
 
@@ -171,7 +154,7 @@ impl OrderTx for SqliteTx<'_> {
                     opt("customer", order.customer)?,
                     opt("delivery scenario", order.delivery)?,
                     opt("payment scenario", order.payment)?,
-                    status_str(order.status),
+                    order.status.as_str(),
                     order.expires_ms
                 ],
             )

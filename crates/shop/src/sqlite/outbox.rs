@@ -1,5 +1,6 @@
-//! The outbox in SQLite. `AUTOINCREMENT` ids ascend in commit order (one writer at a time)
-//! and are never reused, so they are the relay's position.
+//! The outbox in SQLite. `AUTOINCREMENT` ids are never reused; with one writer at a time
+//! they even ascend in commit order, but the relay does not rely on that (PostgreSQL's
+//! do not).
 
 use protocol::{AccountName, Timestamp};
 use rusqlite::params;
@@ -56,14 +57,29 @@ impl OutboxTx for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn outbox_delete_through(&mut self, id: u64) -> Result<u64, Error> {
-        // Ids above i64::MAX cannot exist: deleting through one deletes everything.
-        let id = i64::try_from(id).unwrap_or(i64::MAX);
-        let n = self
+    fn outbox_delete(&mut self, ids: &[u64]) -> Result<u64, Error> {
+        // Ids above i64::MAX cannot exist.
+        let mut ids: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| i64::try_from(*id).ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // A run of consecutive ids is one range: no other id lies between them. A relay's
+        // batch is usually one run, so this is usually one statement.
+        let mut stmt = self
             .conn
-            .execute("DELETE FROM outbox WHERE id <= ?1", params![id])
+            .prepare_cached("DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2")
             .db()?;
-        u64::try_from(n).map_err(|_| Error::Store(format!("deleted {n} rows")))
+        let mut deleted = 0u64;
+        for run in ids.chunk_by(|a, b| a.checked_add(1) == Some(*b)) {
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                continue;
+            };
+            let n = stmt.execute(params![first, last]).db()?;
+            deleted += u64::try_from(n).map_err(|_| Error::Store(format!("deleted {n} rows")))?;
+        }
+        Ok(deleted)
     }
 
     fn outbox_len(&mut self) -> Result<u64, Error> {

@@ -12,9 +12,15 @@
 //! [`OrderTx::release_seats`], and [`OrderTx::order_for_update`] locks the order row for
 //! the rest of the transaction, so two transactions never change one order's lines at
 //! the same time. Nothing here relies on a single writer.
+//!
+//! A backend may run a closure more than once: PostgreSQL retries a transaction that
+//! lost a deadlock or a serialization conflict. The rules therefore have no effects
+//! outside the transaction they are given.
 
+mod ids;
 mod rows;
 
+pub(crate) use ids::*;
 pub(crate) use rows::*;
 
 use protocol::{AccountName, Money, NumId};
@@ -33,6 +39,9 @@ impl<T: AccountTx + CatalogTx + SessionTx + OrderTx + OutboxTx> Tx for T {}
 /// Accounts and their keys.
 pub(crate) trait AccountTx {
     fn account(&mut self, name: &AccountName) -> Result<Option<AccountRow>, Error>;
+    /// The account, locked against other writers until this transaction ends: for changes
+    /// that must see each other, such as "create a key unless there is one".
+    fn account_for_update(&mut self, name: &AccountName) -> Result<Option<AccountRow>, Error>;
     /// `None` when an account of that name exists.
     fn insert_account(
         &mut self,
@@ -206,9 +215,13 @@ pub(crate) trait OrderTx {
 
 /// The transactional outbox.
 pub(crate) trait OutboxTx {
+    /// Writes a row; a backend shared by several processes also tells the others, at
+    /// commit, that the outbox has rows.
     fn push_outbox(&mut self, row: &NewOutboxRow) -> Result<(), Error>;
-    /// The oldest rows, in id order.
+    /// The oldest committed rows, in id order. With several writers, a row with a smaller
+    /// id may commit after this read: ids are not a position.
     fn outbox_batch(&mut self, limit: u32) -> Result<Vec<crate::OutboxRow>, Error>;
-    fn outbox_delete_through(&mut self, id: u64) -> Result<u64, Error>;
+    /// Deletes the rows with these ids (those that exist); returns how many.
+    fn outbox_delete(&mut self, ids: &[u64]) -> Result<u64, Error>;
     fn outbox_len(&mut self) -> Result<u64, Error>;
 }

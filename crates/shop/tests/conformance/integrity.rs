@@ -371,3 +371,37 @@ pub(crate) async fn ids_the_store_cannot_hold_are_not_found(h: &impl Harness) {
         None
     );
 }
+
+/// The relay deletes the rows it carried by id: exactly those, whatever ids lie between
+/// them and whatever ids do not exist.
+pub(crate) async fn the_outbox_deletes_exactly_the_rows_named(h: &impl Harness) {
+    let shop = shop(h).await;
+    for i in 0..5 {
+        let session = shop
+            .store
+            .enter_session(&shop.account, None, super::entry(Some("r")), super::ts(i))
+            .await
+            .unwrap();
+        shop.store
+            .record_pageview(&session, "addtickets", super::ts(i))
+            .await
+            .unwrap();
+    }
+    let rows = shop.store.outbox_batch(100).await.unwrap();
+    assert_eq!(rows.len(), 5);
+    let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
+    let gone = vec![ids[0], ids[2], ids[4], ids[4], u64::MAX, ids[4] + 1000];
+    assert_eq!(shop.store.outbox_delete(gone).await.unwrap(), 3);
+    let left: Vec<u64> = shop
+        .store
+        .outbox_batch(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, [ids[1], ids[3]]);
+    assert_eq!(shop.store.outbox_delete(Vec::new()).await.unwrap(), 0);
+    assert_eq!(shop.store.outbox_delete(left).await.unwrap(), 2);
+    assert_eq!(shop.store.outbox_len().await.unwrap(), 0);
+}

@@ -32,8 +32,7 @@ pub(crate) async fn shop_figures(
     let key = admin.shop_account().await?;
     let server = Server::start(&ServeOptions {
         data_dir: admin.data_dir.clone(),
-        extra: admin.serve_args(),
-        env: env.to_vec(),
+        env: [env, &admin.env()].concat(),
     })
     .await?;
 

@@ -134,7 +134,7 @@ pub(crate) async fn prefill(
             })
             .collect();
         ids.extend(
-            log.append(account, items, None)
+            log.append(account, items)
                 .await
                 .context("appending items")?,
         );

@@ -42,6 +42,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, anyhow, bail};
 use eventlog::{Backend, KeyPrefix};
 use protocol::AccountName;
+use shop::DatabaseUrl;
 
 use self::plan::Plan;
 use self::redis::RedisTarget;
@@ -50,7 +51,7 @@ use self::server::ServeOptions;
 use self::setup::{Admin, READ_ACCOUNT};
 use crate::cli::BenchArgs;
 
-pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: BenchArgs, database_url: Option<DatabaseUrl>) -> anyhow::Result<()> {
     let plan = Plan::new(&args)?;
     let prefix = match &args.redis_prefix {
         Some(prefix) => prefix.clone(),
@@ -60,7 +61,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(url) => Some(RedisTarget::new(url, prefix.clone())?),
         None => None,
     };
-    let shop = match (&args.database_url, &args.redis) {
+    let shop = match (database_url, &args.redis) {
         (Some(_), None) => {
             bail!(
                 "--database-url needs --redis: the scale-out deployment keeps its eventstream in Redis"
@@ -69,7 +70,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
         (Some(db), Some(url)) => {
             let prefix = KeyPrefix::parse(&format!("{}-shop", prefix.as_str()))
                 .map_err(|e| anyhow!("--redis-prefix: {e}"))?;
-            Some((db.clone(), RedisTarget::new(url, prefix)?))
+            Some((db, RedisTarget::new(url, prefix)?))
         }
         _ => None,
     };
@@ -121,7 +122,7 @@ pub(crate) fn progress(message: &str) {
 async fn measure(
     plan: &Plan,
     reads: Option<&RedisTarget>,
-    shop: Option<&(String, RedisTarget)>,
+    shop: Option<&(DatabaseUrl, RedisTarget)>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let work = tempfile::Builder::new()
@@ -147,7 +148,6 @@ async fn measure(
     let ids = Arc::new(items::prefill(backend, &account, &templates, plan.items).await?);
     let options = ServeOptions {
         data_dir: admin.data_dir.clone(),
-        extra: Vec::new(),
         env: Vec::new(),
     };
     figures::read_figures(plan, &options, &key, &ids, "", report, work.path()).await?;
@@ -185,7 +185,6 @@ async fn measure(
     );
     let options = ServeOptions {
         data_dir: admin.data_dir.clone(),
-        extra: Vec::new(),
         env: redis.serve_env(),
     };
     let ids = Arc::new(redis_ids);
@@ -202,16 +201,7 @@ async fn measure(
         ),
         Some((database_url, target)) => {
             let admin = Admin::new(&work.path().join("scaleout"), Some(database_url.clone()))?;
-            if admin.takes_database_url(&["serve"]).await?
-                && admin.takes_database_url(&["demo", "init"]).await?
-                && admin.takes_database_url(&["catalog", "import"]).await?
-            {
-                figures::shop_figures(plan, &admin, &target.serve_env(), SCALEOUT, report).await?;
-            } else {
-                report.remark(
-                    "this ticketstream does not take --database-url yet: the scale-out action and latency figures were skipped",
-                );
-            }
+            figures::shop_figures(plan, &admin, &target.serve_env(), SCALEOUT, report).await?;
         }
     }
     Ok(())

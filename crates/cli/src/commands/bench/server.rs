@@ -43,10 +43,8 @@ pub(crate) struct Server {
 #[derive(Debug, Clone)]
 pub(crate) struct ServeOptions {
     pub(crate) data_dir: PathBuf,
-    /// Extra arguments after `serve` (the shop store).
-    pub(crate) extra: Vec<String>,
-    /// Environment variables for `serve` (the event log: a Redis URL with its password
-    /// stays out of the process list this way).
+    /// Environment variables for `serve` (the shop store and the event log: a URL with
+    /// a password stays out of the process list this way).
     pub(crate) env: Vec<(String, String)>,
 }
 
@@ -73,7 +71,6 @@ impl Server {
             .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
             .args(["--api-rate", API_RATE])
             .args(["--page-rate", PAGE_RATE])
-            .args(&options.extra)
             .envs(options.env.iter().map(|(k, v)| (k, v)))
             // The "serving" line is at info; request spans are at debug and stay off.
             .env("RUST_LOG", "info")

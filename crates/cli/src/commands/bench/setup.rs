@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use shop::DatabaseUrl;
+
 use super::catalog;
 use super::server::own_command;
 use anyhow::{Context as _, bail};
@@ -25,11 +27,11 @@ pub(crate) struct ApiKey {
 pub(crate) struct Admin {
     pub(crate) data_dir: PathBuf,
     /// A PostgreSQL shop store instead of the data directory's SQLite one.
-    database_url: Option<String>,
+    database_url: Option<DatabaseUrl>,
 }
 
 impl Admin {
-    pub(crate) fn new(data_dir: &Path, database_url: Option<String>) -> anyhow::Result<Admin> {
+    pub(crate) fn new(data_dir: &Path, database_url: Option<DatabaseUrl>) -> anyhow::Result<Admin> {
         // A shop store in PostgreSQL leaves the directory to the bench (its catalog file).
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
@@ -39,10 +41,11 @@ impl Admin {
         })
     }
 
-    /// The arguments `serve` needs after `serve` for this shop store.
-    pub(crate) fn serve_args(&self) -> Vec<String> {
+    /// The environment a command of this binary needs for this shop store (the URL's
+    /// password stays out of the process list this way).
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         match &self.database_url {
-            Some(url) => vec!["--database-url".into(), url.clone()],
+            Some(url) => vec![("TICKETSTREAM_DATABASE_URL".into(), url.expose().to_owned())],
             None => Vec::new(),
         }
     }
@@ -79,24 +82,14 @@ impl Admin {
         last_json(&printed).context("reading `keys create --json`")
     }
 
-    /// Whether the command `path` (e.g. `["serve"]`) takes `--database-url`: its help says.
-    pub(crate) async fn takes_database_url(&self, path: &[&str]) -> anyhow::Result<bool> {
-        let output = own_command()?
-            .args(path)
-            .arg("--help")
-            .output()
-            .await
-            .with_context(|| format!("running {} --help", path.join(" ")))?;
-        Ok(String::from_utf8_lossy(&output.stdout).contains("--database-url"))
-    }
-
-    /// Runs `ticketstream --data-dir DIR <path> [--database-url URL] <rest>`; its stdout.
+    /// Runs `ticketstream --data-dir DIR <path> <rest>` on this shop store; its stdout.
     async fn run(&self, path: &[&str], rest: &[&str]) -> anyhow::Result<String> {
         let mut command = own_command()?;
-        command.arg("--data-dir").arg(&self.data_dir).args(path);
-        if let Some(url) = &self.database_url {
-            command.args(["--database-url", url]);
-        }
+        command
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(path)
+            .envs(self.env());
         let output = command
             .args(rest)
             .env("RUST_LOG", "warn")

@@ -124,6 +124,7 @@ pub(super) const EN: Texts = Texts {
     err_form_expired: "This form has expired or did not come from this shop: reload the page and try again.",
     err_no_session: "Your session has expired or this browser does not keep it.",
     err_too_many: "There are too many requests from your address: please wait a moment and try again.",
+    err_unavailable: "The shop is briefly unavailable and nothing was changed: please try again in a moment.",
     err_internal: "Something went wrong on our side; please try again in a moment.",
     err_no_shop: "There is no shop here.",
     err_no_widget: "There is no such widget.",

@@ -111,6 +111,7 @@ pub(crate) struct Texts {
     pub(crate) err_form_expired: &'static str,
     pub(crate) err_no_session: &'static str,
     pub(crate) err_too_many: &'static str,
+    pub(crate) err_unavailable: &'static str,
     pub(crate) err_internal: &'static str,
     pub(crate) err_no_shop: &'static str,
     pub(crate) err_no_widget: &'static str,

@@ -124,6 +124,7 @@ pub(super) const NL: Texts = Texts {
     err_form_expired: "Dit formulier is verlopen of kwam niet van deze winkel: laad de pagina opnieuw en probeer nog eens.",
     err_no_session: "Uw sessie is verlopen of deze browser bewaart ze niet.",
     err_too_many: "Er komen te veel verzoeken van uw adres: wacht even en probeer opnieuw.",
+    err_unavailable: "De winkel is even niet bereikbaar en er is niets veranderd: probeer het zo meteen opnieuw.",
     err_internal: "Er ging bij ons iets mis; probeer het zo meteen opnieuw.",
     err_no_shop: "Hier is geen winkel.",
     err_no_widget: "Die widget bestaat niet.",

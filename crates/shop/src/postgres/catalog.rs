@@ -1,0 +1,440 @@
+//! The catalog in PostgreSQL. Every statement is fixed text: a kind of entry picks one of
+//! several complete statements, never a table name spliced in.
+
+use postgres::Row;
+use protocol::NumId;
+
+use super::conn::{PgTx, get};
+use super::{money, num, seats};
+use crate::catalog::{
+    CatalogEvent, EventInfo, EventTime, OfferLine, Organiser, Product, Text, TicketType,
+    TicketTypePrice, Venue, Zone,
+};
+use crate::storage::{AccountId, CatalogTx, NamedKind, db_count, db_id, db_u64, lookup_id};
+use crate::{Error, Scenario};
+
+const DEACTIVATE: [&str; 8] = [
+    "UPDATE saleschannels SET active = false WHERE account_id = $1",
+    "UPDATE pricetypes SET active = false WHERE account_id = $1",
+    "UPDATE events SET active = false WHERE account_id = $1",
+    "UPDATE tickettypes SET active = false WHERE account_id = $1",
+    "UPDATE tickettypeprices SET active = false WHERE account_id = $1",
+    "UPDATE products SET active = false WHERE account_id = $1",
+    "UPDATE deliveryscenarios SET active = false WHERE account_id = $1",
+    "UPDATE paymentscenarios SET active = false WHERE account_id = $1",
+];
+
+fn upsert_named_sql(kind: NamedKind) -> &'static str {
+    match kind {
+        NamedKind::SalesChannel => {
+            "INSERT INTO saleschannels (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
+        }
+        NamedKind::PriceType => {
+            "INSERT INTO pricetypes (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
+        }
+        NamedKind::Delivery => {
+            "INSERT INTO deliveryscenarios (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
+        }
+        NamedKind::Payment => {
+            "INSERT INTO paymentscenarios (account_id, id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name,
+               name_nl = excluded.name_nl, position = excluded.position, active = true"
+        }
+    }
+}
+
+fn scenarios_sql(kind: Scenario) -> &'static str {
+    match kind {
+        Scenario::Delivery => {
+            "SELECT id, name, name_nl FROM deliveryscenarios WHERE account_id = $1 AND active
+             ORDER BY position"
+        }
+        Scenario::Payment => {
+            "SELECT id, name, name_nl FROM paymentscenarios WHERE account_id = $1 AND active
+             ORDER BY position"
+        }
+    }
+}
+
+/// The columns [`event_info`] reads, in its order (a macro, so statements stay literals).
+macro_rules! event_columns {
+    () => {
+        "id, name, name_nl, capacity, taken, start_ms, end_ms, timezone, venue_name, \
+         venue_address, description, description_nl, image"
+    };
+}
+
+/// A name or text and its Dutch translation, in columns `idx` and `idx + 1`.
+fn text(row: &Row, idx: usize) -> Result<Text, Error> {
+    Ok(Text {
+        text: get(row, idx)?,
+        nl: get(row, idx + 1)?,
+    })
+}
+
+fn instant(row: &Row, idx: usize) -> Result<Option<jiff::Timestamp>, Error> {
+    let ms: Option<i64> = get(row, idx)?;
+    ms.map(|ms| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map_err(|e| Error::Store(format!("column {idx}: not a time: {e}")))
+    })
+    .transpose()
+}
+
+fn event_info(row: &Row) -> Result<EventInfo, Error> {
+    let capacity = seats(get(row, 3)?)?;
+    let taken = seats(get(row, 4)?)?;
+    let time = match instant(row, 5)? {
+        Some(start) => {
+            let zone: String = get(row, 7)?;
+            Some(EventTime {
+                start,
+                end: instant(row, 6)?,
+                zone: Zone::parse(&zone).map_err(Error::Store)?,
+            })
+        }
+        None => None,
+    };
+    Ok(EventInfo {
+        id: num(row, 0)?,
+        name: text(row, 1)?,
+        time,
+        venue: Venue {
+            name: get(row, 8)?,
+            address: get(row, 9)?,
+        },
+        description: text(row, 10)?,
+        image: get(row, 12)?,
+        capacity,
+        available: capacity.saturating_sub(taken),
+    })
+}
+
+impl CatalogTx for PgTx<'_> {
+    fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error> {
+        for sql in DEACTIVATE {
+            self.execute(sql, &[&account.0])?;
+        }
+        Ok(())
+    }
+
+    fn set_default_saleschannel(&mut self, account: AccountId, id: NumId) -> Result<(), Error> {
+        self.execute(
+            "UPDATE accounts SET default_saleschannel = $2 WHERE id = $1",
+            &[&account.0, &db_id("sales channel", id)?],
+        )?;
+        Ok(())
+    }
+
+    fn set_return_hosts(&mut self, account: AccountId, hosts: &[String]) -> Result<(), Error> {
+        self.execute(
+            "DELETE FROM return_hosts WHERE account_id = $1",
+            &[&account.0],
+        )?;
+        for host in hosts {
+            self.execute(
+                "INSERT INTO return_hosts (account_id, host) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[&account.0, host],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_organiser(&mut self, account: AccountId, organiser: &Organiser) -> Result<(), Error> {
+        self.execute(
+            "UPDATE accounts SET organiser_name = $2, terms_url = $3, privacy_url = $4
+             WHERE id = $1",
+            &[
+                &account.0,
+                &organiser.name,
+                &organiser.terms_url,
+                &organiser.privacy_url,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_named(
+        &mut self,
+        account: AccountId,
+        kind: NamedKind,
+        id: NumId,
+        name: &Text,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.execute(
+            upsert_named_sql(kind),
+            &[
+                &account.0,
+                &db_id("catalog", id)?,
+                &name.text,
+                &name.nl,
+                &db_count("position", position)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_event(&mut self, account: AccountId, event: &CatalogEvent) -> Result<(), Error> {
+        let time = &event.time;
+        self.execute(
+            "INSERT INTO events (account_id, id, name, name_nl, capacity, start_ms, end_ms,
+               timezone, venue_name, venue_address, description, description_nl, image, active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET
+               name = excluded.name, name_nl = excluded.name_nl,
+               capacity = excluded.capacity, start_ms = excluded.start_ms,
+               end_ms = excluded.end_ms, timezone = excluded.timezone,
+               venue_name = excluded.venue_name, venue_address = excluded.venue_address,
+               description = excluded.description, description_nl = excluded.description_nl,
+               image = excluded.image, active = true",
+            &[
+                &account.0,
+                &db_id("event", event.id)?,
+                &event.name.text,
+                &event.name.nl,
+                &i64::from(event.capacity),
+                &time.start.as_millisecond(),
+                &time.end.map(jiff::Timestamp::as_millisecond),
+                &time.zone.name(),
+                &event.venue.name,
+                &event.venue.address,
+                &event.description.text,
+                &event.description.nl,
+                &event.image,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_tickettype(
+        &mut self,
+        account: AccountId,
+        event: NumId,
+        tickettype: &TicketType,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO tickettypes (account_id, id, event_id, name, name_nl, position, active)
+             VALUES ($1, $2, $3, $4, $5, $6, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET
+               event_id = excluded.event_id, name = excluded.name,
+               name_nl = excluded.name_nl, position = excluded.position, active = true",
+            &[
+                &account.0,
+                &db_id("ticket type", tickettype.id)?,
+                &db_id("event", event)?,
+                &tickettype.name.text,
+                &tickettype.name.nl,
+                &db_count("position", position)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_price(
+        &mut self,
+        account: AccountId,
+        tickettype: NumId,
+        price: &TicketTypePrice,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO tickettypeprices
+               (account_id, id, tickettype_id, pricetype_id, price, servicecharge, position,
+                active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET
+               tickettype_id = excluded.tickettype_id, pricetype_id = excluded.pricetype_id,
+               price = excluded.price, servicecharge = excluded.servicecharge,
+               position = excluded.position, active = true",
+            &[
+                &account.0,
+                &db_id("ticket type price", price.id)?,
+                &db_id("ticket type", tickettype)?,
+                &db_id("price type", price.pricetype)?,
+                &price.price.to_string(),
+                &price.servicecharge.to_string(),
+                &db_count("position", position)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_product(
+        &mut self,
+        account: AccountId,
+        product: &Product,
+        position: usize,
+    ) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO products (account_id, id, name, name_nl, producttype, price, position,
+               active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+             ON CONFLICT (account_id, id) DO UPDATE SET
+               name = excluded.name, name_nl = excluded.name_nl,
+               producttype = excluded.producttype, price = excluded.price,
+               position = excluded.position, active = true",
+            &[
+                &account.0,
+                &db_id("product", product.id)?,
+                &product.name.text,
+                &product.name.nl,
+                &db_id("product type", product.producttype)?,
+                &product.price.to_string(),
+                &db_count("position", position)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn default_saleschannel(&mut self, account: AccountId) -> Result<Option<NumId>, Error> {
+        let Some(row) = self.query_opt(
+            "SELECT default_saleschannel FROM accounts WHERE id = $1",
+            &[&account.0],
+        )?
+        else {
+            return Ok(None);
+        };
+        let id: Option<i64> = get(&row, 0)?;
+        Ok(id.map(db_u64).transpose()?.map(NumId))
+    }
+
+    fn saleschannel_active(&mut self, account: AccountId, id: NumId) -> Result<bool, Error> {
+        let Some(id) = lookup_id(id) else {
+            return Ok(false);
+        };
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM saleschannels WHERE account_id = $1 AND id = $2 AND active",
+                &[&account.0, &id],
+            )?
+            .is_some())
+    }
+
+    fn return_hosts(&mut self, account: AccountId) -> Result<Vec<String>, Error> {
+        self.query(
+            "SELECT host FROM return_hosts WHERE account_id = $1 ORDER BY host",
+            &[&account.0],
+        )?
+        .iter()
+        .map(|row| get(row, 0))
+        .collect()
+    }
+
+    fn organiser(&mut self, account: AccountId) -> Result<Organiser, Error> {
+        let Some(row) = self.query_opt(
+            "SELECT organiser_name, terms_url, privacy_url FROM accounts WHERE id = $1",
+            &[&account.0],
+        )?
+        else {
+            return Ok(Organiser::default());
+        };
+        Ok(Organiser {
+            name: get(&row, 0)?,
+            terms_url: get(&row, 1)?,
+            privacy_url: get(&row, 2)?,
+        })
+    }
+
+    fn events(&mut self, account: AccountId) -> Result<Vec<EventInfo>, Error> {
+        self.query(
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE account_id = $1 AND active ORDER BY seq"
+            ),
+            &[&account.0],
+        )?
+        .iter()
+        .map(event_info)
+        .collect()
+    }
+
+    fn event(&mut self, account: AccountId, id: NumId) -> Result<Option<EventInfo>, Error> {
+        let Some(id) = lookup_id(id) else {
+            return Ok(None);
+        };
+        self.query_opt(
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE account_id = $1 AND id = $2 AND active"
+            ),
+            &[&account.0, &id],
+        )?
+        .as_ref()
+        .map(event_info)
+        .transpose()
+    }
+
+    fn offer_lines(&mut self, account: AccountId, event: NumId) -> Result<Vec<OfferLine>, Error> {
+        let Some(event) = lookup_id(event) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT p.id, t.id, t.name, t.name_nl, pt.id, pt.name, pt.name_nl, p.price,
+                    p.servicecharge
+             FROM tickettypes t
+             JOIN tickettypeprices p ON p.account_id = t.account_id
+               AND p.tickettype_id = t.id AND p.active
+             JOIN pricetypes pt ON pt.account_id = p.account_id AND pt.id = p.pricetype_id
+             WHERE t.account_id = $1 AND t.event_id = $2 AND t.active
+             ORDER BY t.position, p.position",
+            &[&account.0, &event],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(OfferLine {
+                tickettypeprice_id: num(row, 0)?,
+                tickettype_id: num(row, 1)?,
+                tickettype_name: text(row, 2)?,
+                pricetype_id: num(row, 4)?,
+                pricetype_name: text(row, 5)?,
+                price: money(row, 7)?,
+                servicecharge: money(row, 8)?,
+            })
+        })
+        .collect()
+    }
+
+    fn products(&mut self, account: AccountId) -> Result<Vec<Product>, Error> {
+        self.query(
+            "SELECT id, name, name_nl, producttype, price FROM products
+             WHERE account_id = $1 AND active ORDER BY position",
+            &[&account.0],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(Product {
+                id: num(row, 0)?,
+                name: text(row, 1)?,
+                producttype: num(row, 3)?,
+                price: money(row, 4)?,
+            })
+        })
+        .collect()
+    }
+
+    fn scenarios(
+        &mut self,
+        account: AccountId,
+        kind: Scenario,
+    ) -> Result<Vec<(NumId, Text)>, Error> {
+        self.query(scenarios_sql(kind), &[&account.0])?
+            .iter()
+            .map(|row| Ok((num(row, 0)?, text(row, 1)?)))
+            .collect()
+    }
+}
