@@ -313,6 +313,17 @@ async fn one_address_over_its_rate_gets_a_429_page() {
         .unwrap();
     assert!(retry >= 1);
     assert!(limited.text().await.unwrap().contains("too many requests"));
+    // Before any session says which language the shopper chose, the browser's does.
+    let dutch = shop
+        .http
+        .get(url.clone())
+        .header("x-forwarded-for", "203.0.113.1")
+        .header("accept-language", "nl-BE,nl;q=0.9,en;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dutch.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(dutch.text().await.unwrap().contains("te veel verzoeken"));
     // Another client behind the same trusted proxy has its own quota.
     assert_eq!(
         get(Some("203.0.113.2")).await.status(),
@@ -343,4 +354,40 @@ async fn a_forwarded_header_from_an_untrusted_peer_is_ignored() {
         statuses.push(response.status());
     }
     assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_page_outside_the_api_and_json_inside() {
+    let shop = spawn_shop().await;
+    for (path, language, says) in [
+        ("/widgets/demo/shop/nowhere", None, "There is no such page."),
+        (
+            "/widgets/demo/a/b/c",
+            Some("nl"),
+            "Die pagina bestaat niet.",
+        ),
+        ("/nowhere", Some("fr, en;q=0.5"), "There is no such page."),
+    ] {
+        let mut request = shop.http.get(format!("{}{path}", shop.base));
+        if let Some(language) = language {
+            request = request.header("accept-language", language);
+        }
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
+        let kind = answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(answer.text().await.unwrap().contains(says), "{path}");
+    }
+    let answer = shop
+        .http
+        .get(format!("{}/api/1/demo/nowhere", shop.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["code"], 404);
 }

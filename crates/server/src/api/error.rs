@@ -119,8 +119,14 @@ impl From<shop::Error> for ApiError {
     }
 }
 
-pub(crate) async fn not_found() -> ApiError {
-    ApiError::NotFound
+/// No route: JSON under `/api/`, where clients are programs; a page anywhere else, where
+/// they are people with a browser.
+pub(crate) async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound.into_response()
+    } else {
+        crate::pages::not_found(&headers)
+    }
 }
 
 #[cfg(test)]

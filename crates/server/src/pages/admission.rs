@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -97,7 +97,7 @@ pub(crate) async fn limit(
     if let Some(peer) = peer {
         let client = client_address(peer, request.headers(), &limits.trusted);
         if let Err(too_many) = limits.check(client) {
-            return too_many.into_response();
+            return too_many.for_browser(request.headers());
         }
     }
     next.run(request).await

@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use protocol::AccountName;
@@ -144,6 +144,17 @@ impl PageError {
     }
 }
 
+impl PageError {
+    /// The error page in the language the browser prefers, for answers given before (or
+    /// without) a session: the rate limit's 429, and addresses no route knows.
+    pub(crate) fn for_browser(self, headers: &HeaderMap) -> Response {
+        let accepted = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        self.render(Texts::for_lang(Texts::accepted(accepted)), None, None)
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match &self {
@@ -180,6 +191,12 @@ pub(crate) async fn localize(State(app): State<App>, request: Request, next: Nex
     let hint = lang_hint(request.uri().query());
     let account = account_of(request.uri().path());
     let cookie = cookie_session(request.headers());
+    let accepted = Texts::accepted(
+        request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let mut response = next.run(request).await;
     let Some(error) = response.extensions_mut().remove::<PageError>() else {
         return response;
@@ -191,7 +208,9 @@ pub(crate) async fn localize(State(app): State<App>, request: Request, next: Nex
         Some(id) => app.shop.session(&account, &id).await.ok().flatten(),
         None => None,
     };
-    let lang = hint.or(session.as_ref().map(|s| s.lang.as_str()));
+    let lang = hint
+        .or(session.as_ref().map(|s| s.lang.as_str()))
+        .or(accepted);
     let t = Texts::for_lang(lang);
     let base = base_path(&account);
     let way_back = session.map(|s| match s.settings.event {

@@ -26,6 +26,11 @@ mod views;
 
 pub(crate) use session::now;
 
+/// The page for an address no route knows (outside the API), in the browser's language.
+pub(crate) fn not_found(headers: &axum::http::HeaderMap) -> axum::response::Response {
+    error::PageError::NotFound(error::Missing::File).for_browser(headers)
+}
+
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;

@@ -145,6 +145,34 @@ impl Texts {
         }
     }
 
+    /// The language a browser prefers among ours, from its `Accept-Language` header
+    /// (`nl-BE,nl;q=0.9,en;q=0.8`): the tag with the highest weight that is `en` or
+    /// `nl` (or a regional form of one), the first of equals; `None` when it names
+    /// neither. For pages shown before a session says which language the shopper chose.
+    pub(crate) fn accepted(header: Option<&str>) -> Option<&'static str> {
+        let mut best: Option<(&'static str, f32)> = None;
+        for entry in header?.split(',') {
+            let mut parts = entry.split(';');
+            let tag = parts.next().unwrap_or("").trim();
+            let primary = tag.split('-').next().unwrap_or("");
+            let lang = if primary.eq_ignore_ascii_case("nl") {
+                "nl"
+            } else if primary.eq_ignore_ascii_case("en") {
+                "en"
+            } else {
+                continue;
+            };
+            let weight = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                .unwrap_or(0.0);
+            if weight > 0.0 && best.is_none_or(|(_, w)| weight > w) {
+                best = Some((lang, weight));
+            }
+        }
+        best.map(|(lang, _)| lang)
+    }
+
     /// The text of a message key passed along a redirect (`?msg=`); unknown keys show
     /// nothing, so the URL cannot inject text.
     pub(crate) fn message(&self, key: Option<&str>) -> Option<&'static str> {
@@ -196,6 +224,20 @@ pub(crate) fn rule_key(rule: &shop::ShopRule) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_browser_language_is_the_best_weighted_of_ours() {
+        assert_eq!(Texts::accepted(Some("nl-BE,nl;q=0.9,en;q=0.8")), Some("nl"));
+        assert_eq!(
+            Texts::accepted(Some("fr-FR, en;q=0.5, nl;q=0.7")),
+            Some("nl")
+        );
+        assert_eq!(Texts::accepted(Some("EN-gb")), Some("en"));
+        assert_eq!(Texts::accepted(Some("nl;q=0, en;q=0.1")), Some("en"));
+        assert_eq!(Texts::accepted(Some("de, fr")), None);
+        assert_eq!(Texts::accepted(Some("en;q=oops, nl;q=0.2")), Some("nl"));
+        assert_eq!(Texts::accepted(None), None);
+    }
 
     #[test]
     fn both_languages_fill_every_text() {
