@@ -2,9 +2,11 @@
 //! authentication scheme, reading both our server's pages and the original API's.
 //!
 //! Items are kept as the exact bytes the server sent ([`ReceivedItem::raw`]), so a sink
-//! can forward them unchanged.
+//! can forward them unchanged. A page is read into one buffer and parsed once; its items
+//! are parts of it, not copies.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::{AccountName, HmacAuthorization, ItemId, StartAt, Timestamp};
@@ -14,6 +16,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::ReceivedItem;
+use crate::item::span_in;
 
 /// How requests are authenticated (spec section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -236,10 +239,7 @@ impl EventstreamClient {
             .map_err(|e| ClientError::Network(error_chain(&e)))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Network(error_chain(&e)))?;
+        let body = read_body(response).await?;
         if !status.is_success() {
             return Err(ClientError::Status {
                 status,
@@ -247,8 +247,25 @@ impl EventstreamClient {
                 retry_after,
             });
         }
-        parse_page(&body)
+        parse_page(body)
     }
+}
+
+/// The whole body, in one buffer that becomes the page's text without another copy.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+    // A length the server announces is trusted only as a hint: the buffer still grows
+    // as the bytes come, and a page is at most a few MB.
+    const MAX_HINT: u64 = 64 << 20;
+    let hint = response.content_length().unwrap_or(0).min(MAX_HINT);
+    let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ClientError::Network(error_chain(&e)))?
+    {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `ts` as the API reads it: UTC with an offset, and milliseconds when there are any
@@ -278,15 +295,19 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<ItemId>>, D:
     Option::<ItemId>::deserialize(d).map(Some)
 }
 
-/// Parses a page body, keeping each item's bytes.
-pub fn parse_page(body: &[u8]) -> Result<Page, ClientError> {
+/// Parses a page body, keeping each item's bytes. The items share the body: given a
+/// `Vec<u8>`, it is not copied.
+pub fn parse_page(body: impl Into<Vec<u8>>) -> Result<Page, ClientError> {
+    let text = String::from_utf8(body.into())
+        .map_err(|e| ClientError::Malformed(format!("not UTF-8: {e}")))?;
+    let text = Arc::new(text);
     let wire: WirePage<'_> =
-        serde_json::from_slice(body).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| ClientError::Malformed(e.to_string()))?;
     let results = wire
         .results
         .unwrap_or_default()
         .into_iter()
-        .map(|raw| ReceivedItem::from_raw(raw.to_owned()))
+        .map(|raw| ReceivedItem::parse_within(&text, span_in(&text, raw.get())))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ClientError::Malformed(format!("an item: {e}")))?;
     Ok(Page {
@@ -357,8 +378,8 @@ mod tests {
         );
         let page = parse_page(body.as_bytes()).unwrap();
         assert_eq!(page.results.len(), 1);
-        assert_eq!(page.results[0].raw.get(), ITEM);
-        assert_eq!(page.results[0].item.id, ItemId::new(1661358385340, 0));
+        assert_eq!(page.results[0].raw(), ITEM);
+        assert_eq!(page.results[0].id(), ItemId::new(1661358385340, 0));
         assert_eq!(page.nextid, ItemId::new(1661358385340, 1));
         assert!(page.moreresults && page.extended && !page.gap);
         assert_eq!(page.oldestid, Some(ItemId::new(1661358385340, 0)));

@@ -236,16 +236,16 @@ impl<S: Sink> Forwarder<S> {
             let items: Vec<ReceivedItem> = page
                 .results
                 .into_iter()
-                .filter(|i| requested.is_none_or(|r| i.item.id >= r))
+                .filter(|i| requested.is_none_or(|r| i.id() >= r))
                 .collect();
             let mut last = cursor.and_then(|c| c.last_id.zip(c.last_ts));
             if let (Some(first), Some(last_item)) = (items.first(), items.last()) {
-                self.metrics.set_behind(Some(first.item.ts));
+                self.metrics.set_behind(Some(first.ts()));
                 self.warn_if_lagging(&name);
                 if !self.deliver(&name, &items, &shutdown).await? {
                     break;
                 }
-                last = Some((last_item.item.id, last_item.item.ts));
+                last = Some((last_item.id(), last_item.ts()));
             }
             // Never backwards, whatever a server answers.
             let nextid = requested.map_or(page.nextid, |r| page.nextid.max(r));
@@ -300,7 +300,7 @@ impl<S: Sink> Forwarder<S> {
                 Ok(Outcome::PartlyRejected(rejections)) => {
                     let refused: Vec<&ReceivedItem> = items
                         .iter()
-                        .filter(|i| rejections.iter().any(|r| r.id == i.item.id))
+                        .filter(|i| rejections.iter().any(|r| r.id == i.id()))
                         .collect();
                     for r in &rejections {
                         tracing::warn!(sink = %name, id = %r.id, reason = %r.reason, dead_letters = %self.dead_letters.path().display(), "item refused for good: kept as a dead letter");
@@ -379,11 +379,11 @@ fn describe_start(start: StartAt) -> String {
 }
 
 fn first_id(items: &[ReceivedItem]) -> ItemId {
-    items.first().map_or(ItemId::ZERO, |i| i.item.id)
+    items.first().map_or(ItemId::ZERO, |i| i.id())
 }
 
 fn last_id(items: &[ReceivedItem]) -> ItemId {
-    items.last().map_or(ItemId::ZERO, |i| i.item.id)
+    items.last().map_or(ItemId::ZERO, |i| i.id())
 }
 
 /// Sleeps, or returns `true` at once when the shutdown comes first.

@@ -103,7 +103,7 @@ impl Sink for Recorder {
             }
         }
         let mut received = self.received.lock().unwrap();
-        received.extend(batch.iter().map(|i| i.raw.get().to_owned()));
+        received.extend(batch.iter().map(|i| i.raw().to_owned()));
         Ok(Outcome::Accepted)
     }
 }

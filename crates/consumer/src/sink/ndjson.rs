@@ -132,15 +132,15 @@ impl Sink for NdjsonSink {
     async fn send(&mut self, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
         let fresh: Vec<&ReceivedItem> = batch
             .iter()
-            .filter(|i| self.written_up_to.is_none_or(|last| i.item.id > last))
+            .filter(|i| self.written_up_to.is_none_or(|last| i.id() > last))
             .collect();
         let Some(last) = fresh.last() else {
             return Ok(Outcome::Accepted);
         };
-        let last_id = last.item.id;
-        let mut lines = Vec::with_capacity(fresh.iter().map(|i| i.raw.get().len() + 1).sum());
+        let last_id = last.id();
+        let mut lines = Vec::with_capacity(fresh.iter().map(|i| i.raw().len() + 1).sum());
         for item in &fresh {
-            lines.extend_from_slice(item.raw.get().as_bytes());
+            lines.extend_from_slice(item.raw().as_bytes());
             lines.push(b'\n');
         }
         match &mut self.target {
@@ -207,7 +207,7 @@ mod tests {
         let mut sink = NdjsonSink::open("f", &path).unwrap();
         let batch = [item(1), item(2)];
         assert_eq!(sink.send(&batch).await.unwrap(), Outcome::Accepted);
-        let expected = format!("{}\n{}\n", batch[0].raw.get(), batch[1].raw.get());
+        let expected = format!("{}\n{}\n", batch[0].raw(), batch[1].raw());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     }
 
@@ -216,15 +216,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.ndjson");
         let (a, b, c) = (item(1), item(2), item(3));
-        let torn = &c.raw.get()[..10];
-        std::fs::write(&path, format!("{}\n{}\n{torn}", a.raw.get(), b.raw.get())).unwrap();
+        let torn = &c.raw()[..10];
+        std::fs::write(&path, format!("{}\n{}\n{torn}", a.raw(), b.raw())).unwrap();
 
         let mut sink = NdjsonSink::open("f", &path).unwrap();
         // The batch in flight at the crash comes again; only its unwritten part lands.
         sink.send(&[b.clone(), c.clone()]).await.unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            format!("{}\n{}\n{}\n", a.raw.get(), b.raw.get(), c.raw.get())
+            format!("{}\n{}\n{}\n", a.raw(), b.raw(), c.raw())
         );
     }
 
@@ -237,7 +237,7 @@ mod tests {
         sink.send(&[item(1)]).await.unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            format!("{}\n", item(1).raw.get())
+            format!("{}\n", item(1).raw())
         );
     }
 
@@ -249,7 +249,7 @@ mod tests {
             r#"{{"id":"5-1","ts":"2022-09-13T11:46:25","type":"t","data":"{}"}}"#,
             "x".repeat(200_000)
         );
-        std::fs::write(&path, format!("{}\n{long}\n", item(1).raw.get())).unwrap();
+        std::fs::write(&path, format!("{}\n{long}\n", item(1).raw())).unwrap();
         let mut file = open_append(&path).unwrap();
         assert_eq!(
             repair_and_find_last_id(&mut file).unwrap(),
