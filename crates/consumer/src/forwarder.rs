@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ClientError, EventstreamClient, PageRequest};
 use crate::cursor::{Cursor, CursorError, CursorFile};
 use crate::deadletter::DeadLetters;
+use crate::prefetch::Prefetch;
 use crate::{Backoff, Outcome, ReceivedItem, Sink, SinkError, SinkMetrics};
 
 /// How a forwarder reads and paces itself.
@@ -150,21 +151,30 @@ impl<S: Sink> Forwarder<S> {
         let mut wait_support = WaitSupport::Unknown;
         let mut read_failures: u32 = 0;
         let mut ever_read = false;
+        // Whether the server showed our extensions, so it honours `limit`.
+        let mut honours_limit = false;
+        // The next page, read while the last one was delivered.
+        let mut prefetched: Option<Prefetch> = None;
 
         while !shutdown.is_cancelled() {
-            let wait = (wait_support != WaitSupport::Ignored && !self.config.wait.is_zero())
-                .then_some(self.config.wait);
-            let request = PageRequest {
-                start: position,
-                types: self.config.types.clone(),
-                limit: self.config.limit,
-                wait,
-            };
-            let asked = Instant::now();
-            let fetched = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                fetched = self.client.fetch(&request) => fetched,
+            let request = self.request(position, wait_support, honours_limit);
+            let wait = request.wait;
+            // A read made ahead is used only if it asked exactly what is due now.
+            let ahead = prefetched.take().filter(|p| *p.request() == request);
+            let (fetched, elapsed) = match ahead {
+                Some(mut ahead) => tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => break,
+                    answered = ahead.page() => answered,
+                },
+                None => {
+                    let asked = Instant::now();
+                    tokio::select! {
+                        biased;
+                        () = shutdown.cancelled() => break,
+                        fetched = self.client.fetch(&request) => (fetched, asked.elapsed()),
+                    }
+                }
             };
             let page = match fetched {
                 Ok(page) => page,
@@ -197,7 +207,7 @@ impl<S: Sink> Forwarder<S> {
                 read_failures = 0;
             }
             ever_read = true;
-            let elapsed = asked.elapsed();
+            honours_limit |= page.extended;
             let requested = match position {
                 StartAt::Id(id) => Some(id),
                 StartAt::Oldest | StartAt::Time(_) => None,
@@ -238,6 +248,15 @@ impl<S: Sink> Forwarder<S> {
                 .into_iter()
                 .filter(|i| requested.is_none_or(|r| i.id() >= r))
                 .collect();
+            // Never backwards, whatever a server answers.
+            let nextid = requested.map_or(page.nextid, |r| page.nextid.max(r));
+            let progressed = !items.is_empty() || Some(nextid) != requested;
+            let more = page.moreresults && progressed;
+            if more {
+                let ahead = self.request(StartAt::Id(nextid), wait_support, honours_limit);
+                prefetched = Some(Prefetch::spawn(&self.client, ahead));
+            }
+
             let mut last = cursor.and_then(|c| c.last_id.zip(c.last_ts));
             if let (Some(first), Some(last_item)) = (items.first(), items.last()) {
                 self.metrics.set_behind(Some(first.ts()));
@@ -247,8 +266,6 @@ impl<S: Sink> Forwarder<S> {
                 }
                 last = Some((last_item.id(), last_item.ts()));
             }
-            // Never backwards, whatever a server answers.
-            let nextid = requested.map_or(page.nextid, |r| page.nextid.max(r));
             let next = Cursor {
                 nextid,
                 last_id: last.map(|l| l.0),
@@ -259,8 +276,6 @@ impl<S: Sink> Forwarder<S> {
                 cursor = Some(next);
             }
             self.metrics.set_cursor(nextid, next.last_ts);
-            let progressed = !items.is_empty() || Some(nextid) != requested;
-            let more = page.moreresults && progressed;
             self.metrics
                 .set_behind(if more { next.last_ts } else { None });
             self.warn_if_lagging(&name);
@@ -274,6 +289,30 @@ impl<S: Sink> Forwarder<S> {
         }
         tracing::info!(sink = %name, nextid = %cursor.map_or_else(|| "none".to_owned(), |c| c.nextid.to_string()), "stopped");
         Ok(())
+    }
+
+    /// The read due at `position`: long-polling unless the server ignores it, and pages
+    /// of the sink's preferred size once the server showed that it honours `limit`
+    /// (unless the configuration sets one).
+    fn request(
+        &self,
+        position: StartAt,
+        wait_support: WaitSupport,
+        honours_limit: bool,
+    ) -> PageRequest {
+        let wait = (wait_support != WaitSupport::Ignored && !self.config.wait.is_zero())
+            .then_some(self.config.wait);
+        let limit = self.config.limit.or_else(|| {
+            honours_limit
+                .then(|| self.sink.preferred_batch_size())
+                .flatten()
+        });
+        PageRequest {
+            start: position,
+            types: self.config.types.clone(),
+            limit,
+            wait,
+        }
     }
 
     /// Hands a batch to the sink until it takes it or refuses it for good. `false`: the

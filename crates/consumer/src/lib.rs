@@ -34,6 +34,7 @@ mod forwarder;
 mod fsutil;
 mod item;
 mod metrics;
+mod prefetch;
 mod sink;
 
 pub use backoff::Backoff;

@@ -129,6 +129,12 @@ impl Sink for NdjsonSink {
         &self.name
     }
 
+    /// The largest page a server gives: a batch costs one write and one fsync (and the
+    /// cursor's), whatever its size, so large batches are what makes a catch-up fast.
+    fn preferred_batch_size(&self) -> Option<usize> {
+        Some(protocol::EventstreamQuery::MAX_LIMIT)
+    }
+
     async fn send(&mut self, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
         let fresh: Vec<&ReceivedItem> = batch
             .iter()
