@@ -5,15 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
+use common::{client, wait_for};
 use consumer::{
-    AuthScheme, Credentials, Cursor, EventstreamClient, Forwarder, ForwarderConfig, NdjsonSink,
-    Outcome, ReceivedItem, Sink, SinkError,
+    AuthScheme, Cursor, Forwarder, ForwarderConfig, NdjsonSink, Outcome, ReceivedItem, Sink,
+    SinkError,
 };
 use protocol::ItemId;
 use tokio_util::sync::CancellationToken;
@@ -70,27 +72,8 @@ async fn start_ours(items: Vec<(ItemId, String)>) -> (String, Shared) {
         items,
         requests: Vec::new(),
     }));
-    let app = Router::new()
-        .route("/api/1/{account}/eventstream", get(eventstream))
-        .with_state(Arc::clone(&server));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = common::serve_eventstream(get(eventstream), Arc::clone(&server)).await;
     (url, server)
-}
-
-fn client(url: &str) -> EventstreamClient {
-    EventstreamClient::new(
-        reqwest::Client::new(),
-        url,
-        "club".parse().unwrap(),
-        Credentials {
-            accesskey: "142dda885ec6024f934a40c1".into(),
-            secretkey: "abd2e5893bd447dc7331af1db8df42fdc62fc5c8f9f04784".into(),
-        },
-        AuthScheme::Basic,
-    )
-    .unwrap()
 }
 
 fn config(limit: Option<usize>) -> ForwarderConfig {
@@ -99,14 +82,6 @@ fn config(limit: Option<usize>) -> ForwarderConfig {
         wait: Duration::from_secs(1),
         poll_interval: Duration::from_millis(100),
         ..ForwarderConfig::default()
-    }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -176,7 +151,12 @@ async fn the_next_page_is_read_while_the_sink_writes_and_the_cursor_waits_for_th
         watch: Some((Arc::clone(&server), state.path().to_owned())),
         ..Watcher::default()
     };
-    let forwarder = Forwarder::new(client(&url), sink.clone(), state.path(), config(Some(4)));
+    let forwarder = Forwarder::new(
+        client(&url, AuthScheme::Basic),
+        sink.clone(),
+        state.path(),
+        config(Some(4)),
+    );
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(forwarder.run(shutdown.clone()));
     wait_for("every item", || sink.received.lock().unwrap().len() >= 20).await;
@@ -214,7 +194,12 @@ async fn the_ndjson_sink_gets_the_largest_pages_once_the_server_shows_it_honours
     let state = tempfile::tempdir().unwrap();
     let file = state.path().join("items.ndjson");
     let sink = NdjsonSink::open("file", &file).unwrap();
-    let forwarder = Forwarder::new(client(&url), sink, state.path(), config(None));
+    let forwarder = Forwarder::new(
+        client(&url, AuthScheme::Basic),
+        sink,
+        state.path(),
+        config(None),
+    );
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(forwarder.run(shutdown.clone()));
     let expected: String = items.iter().map(|(_, raw)| format!("{raw}\n")).collect();
@@ -239,7 +224,12 @@ async fn the_ndjson_sink_gets_the_largest_pages_once_the_server_shows_it_honours
     // A sink without a preference leaves the page size to the server.
     let state = tempfile::tempdir().unwrap();
     let watcher = Watcher::default();
-    let forwarder = Forwarder::new(client(&url), watcher.clone(), state.path(), config(None));
+    let forwarder = Forwarder::new(
+        client(&url, AuthScheme::Basic),
+        watcher.clone(),
+        state.path(),
+        config(None),
+    );
     let asked_before = requests.len();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(forwarder.run(shutdown.clone()));
