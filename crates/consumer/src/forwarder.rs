@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{ItemId, StartAt};
+use protocol::{EventstreamQuery, ItemId, StartAt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{ClientError, EventstreamClient, PageRequest};
+use crate::client::{ClientError, EventstreamClient, Page, PageRequest};
 use crate::cursor::{Cursor, CursorError, CursorFile};
 use crate::deadletter::DeadLetters;
-use crate::prefetch::Prefetch;
+use crate::readahead::{Next, ReadAhead, requested_id};
 use crate::{Backoff, Outcome, ReceivedItem, Sink, SinkError, SinkMetrics};
 
 /// How a forwarder reads and paces itself.
@@ -87,6 +87,10 @@ pub struct Forwarder<S> {
     lag_warned: Option<Instant>,
 }
 
+/// How many pages the read-ahead holds, waiting for the sink: with pages of 10,000
+/// items of 800 bytes, up to 25 MB.
+const READ_AHEAD_PAGES: usize = 3;
+
 /// How often a lasting lag is warned about again.
 const LAG_REWARN: Duration = Duration::from_secs(300);
 
@@ -153,28 +157,19 @@ impl<S: Sink> Forwarder<S> {
         let mut ever_read = false;
         // Whether the server showed our extensions, so it honours `limit`.
         let mut honours_limit = false;
-        // The next page, read while the last one was delivered.
-        let mut prefetched: Option<Prefetch> = None;
+        // Pages being read while the sink writes.
+        let mut ahead: Option<ReadAhead> = None;
+        // Items read and not yet delivered: pages that arrive while the sink writes go to
+        // it together. Only ever held across pages that are already here.
+        let mut batch: Vec<ReceivedItem> = Vec::new();
 
         while !shutdown.is_cancelled() {
             let request = self.request(position, wait_support, honours_limit);
             let wait = request.wait;
-            // A read made ahead is used only if it asked exactly what is due now.
-            let ahead = prefetched.take().filter(|p| *p.request() == request);
-            let (fetched, elapsed) = match ahead {
-                Some(mut ahead) => tokio::select! {
-                    biased;
-                    () = shutdown.cancelled() => break,
-                    answered = ahead.page() => answered,
-                },
-                None => {
-                    let asked = Instant::now();
-                    tokio::select! {
-                        biased;
-                        () = shutdown.cancelled() => break,
-                        fetched = self.client.fetch(&request) => (fetched, asked.elapsed()),
-                    }
-                }
+            let Some((fetched, elapsed)) =
+                read(&self.client, &request, &mut ahead, &shutdown).await
+            else {
+                break;
             };
             let page = match fetched {
                 Ok(page) => page,
@@ -185,6 +180,7 @@ impl<S: Sink> Forwarder<S> {
                     });
                 }
                 Err(e) => {
+                    ahead = None;
                     self.metrics.add_poll_failure();
                     let delay = e
                         .retry_after()
@@ -208,10 +204,6 @@ impl<S: Sink> Forwarder<S> {
             }
             ever_read = true;
             honours_limit |= page.extended;
-            let requested = match position {
-                StartAt::Id(id) => Some(id),
-                StartAt::Oldest | StartAt::Time(_) => None,
-            };
 
             if let Some(wait) = wait {
                 let held = elapsed >= wait / 2;
@@ -242,47 +234,55 @@ impl<S: Sink> Forwarder<S> {
                 );
             }
 
+            let next = Next::after(position, &page);
             // Items before the requested id would be a server fault; never send them.
-            let items: Vec<ReceivedItem> = page
-                .results
-                .into_iter()
-                .filter(|i| requested.is_none_or(|r| i.id() >= r))
-                .collect();
-            // Never backwards, whatever a server answers.
-            let nextid = requested.map_or(page.nextid, |r| page.nextid.max(r));
-            let progressed = !items.is_empty() || Some(nextid) != requested;
-            let more = page.moreresults && progressed;
-            if more {
-                let ahead = self.request(StartAt::Id(nextid), wait_support, honours_limit);
-                prefetched = Some(Prefetch::spawn(&self.client, ahead));
+            let requested = requested_id(position);
+            batch.extend(
+                page.results
+                    .into_iter()
+                    .filter(|i| requested.is_none_or(|r| i.id() >= r)),
+            );
+            position = StartAt::Id(next.nextid);
+            if !next.more {
+                ahead = None;
+            } else {
+                let due = self.request(position, wait_support, honours_limit);
+                let ahead = ahead.get_or_insert_with(|| {
+                    ReadAhead::spawn(&self.client, due.clone(), READ_AHEAD_PAGES)
+                });
+                // The next page is already here: it joins this batch.
+                if batch.len() < self.batch_target() && ahead.has_page_for(&due) {
+                    continue;
+                }
             }
 
             let mut last = cursor.and_then(|c| c.last_id.zip(c.last_ts));
-            if let (Some(first), Some(last_item)) = (items.first(), items.last()) {
+            if let (Some(first), Some(last_item)) = (batch.first(), batch.last()) {
                 self.metrics.set_behind(Some(first.ts()));
                 self.warn_if_lagging(&name);
-                if !self.deliver(&name, &items, &shutdown).await? {
+                if !self.deliver(&name, &batch, &shutdown).await? {
                     break;
                 }
                 last = Some((last_item.id(), last_item.ts()));
             }
-            let next = Cursor {
-                nextid,
+            batch.clear();
+            let stored = Cursor {
+                nextid: next.nextid,
                 last_id: last.map(|l| l.0),
                 last_ts: last.map(|l| l.1),
             };
-            if cursor != Some(next) {
-                self.cursor_file.store(next).await?;
-                cursor = Some(next);
+            if cursor != Some(stored) {
+                self.cursor_file.store(stored).await?;
+                cursor = Some(stored);
             }
-            self.metrics.set_cursor(nextid, next.last_ts);
+            self.metrics.set_cursor(next.nextid, stored.last_ts);
             self.metrics
-                .set_behind(if more { next.last_ts } else { None });
+                .set_behind(if next.more { stored.last_ts } else { None });
             self.warn_if_lagging(&name);
-            position = StartAt::Id(nextid);
 
             let held = wait.is_some_and(|w| elapsed >= w / 2);
-            let poll_now = more || (wait_support != WaitSupport::Ignored && (held || progressed));
+            let poll_now =
+                next.more || (wait_support != WaitSupport::Ignored && (held || next.progressed));
             if !poll_now && sleep_or_stop(self.config.poll_interval, &shutdown).await {
                 break;
             }
@@ -292,8 +292,8 @@ impl<S: Sink> Forwarder<S> {
     }
 
     /// The read due at `position`: long-polling unless the server ignores it, and pages
-    /// of the sink's preferred size once the server showed that it honours `limit`
-    /// (unless the configuration sets one).
+    /// of the sink's preferred batch size (at most the largest page there is) once the
+    /// server showed that it honours `limit`, unless the configuration sets one.
     fn request(
         &self,
         position: StartAt,
@@ -306,6 +306,7 @@ impl<S: Sink> Forwarder<S> {
             honours_limit
                 .then(|| self.sink.preferred_batch_size())
                 .flatten()
+                .map(|size| size.clamp(1, EventstreamQuery::MAX_LIMIT))
         });
         PageRequest {
             start: position,
@@ -313,6 +314,12 @@ impl<S: Sink> Forwarder<S> {
             limit,
             wait,
         }
+    }
+
+    /// Up to how many items pages that are already here are joined into one batch: the
+    /// sink's preferred batch size; without one, every page is a batch of its own.
+    fn batch_target(&self) -> usize {
+        self.sink.preferred_batch_size().unwrap_or(0)
     }
 
     /// Hands a batch to the sink until it takes it or refuses it for good. `false`: the
@@ -423,6 +430,34 @@ fn first_id(items: &[ReceivedItem]) -> ItemId {
 
 fn last_id(items: &[ReceivedItem]) -> ItemId {
     items.last().map_or(ItemId::ZERO, |i| i.id())
+}
+
+/// The read due: taken from the read-ahead when it read exactly that, otherwise read
+/// now (and a read-ahead that went another way is dropped). `None`: the shutdown came
+/// first.
+async fn read(
+    client: &EventstreamClient,
+    request: &PageRequest,
+    ahead: &mut Option<ReadAhead>,
+    shutdown: &CancellationToken,
+) -> Option<(Result<Page, ClientError>, Duration)> {
+    if let Some(reading) = ahead.as_mut() {
+        let read = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return None,
+            read = reading.next() => read,
+        };
+        match read {
+            Some(read) if read.request == *request => return Some((read.page, read.elapsed)),
+            _ => *ahead = None,
+        }
+    }
+    let asked = Instant::now();
+    tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        fetched = client.fetch(request) => Some((fetched, asked.elapsed())),
+    }
 }
 
 /// Sleeps, or returns `true` at once when the shutdown comes first.

@@ -34,7 +34,7 @@ mod forwarder;
 mod fsutil;
 mod item;
 mod metrics;
-mod prefetch;
+mod readahead;
 mod sink;
 
 pub use backoff::Backoff;

@@ -67,6 +67,22 @@ async fn eventstream(State(server): State<Shared>, RawQuery(query): RawQuery) ->
     )
 }
 
+/// Forwards from the server at `url` to `sink` until `done`, then stops the forwarder.
+async fn forward_until<S: Sink + 'static>(
+    url: &str,
+    sink: S,
+    state: &std::path::Path,
+    limit: Option<usize>,
+    done: impl FnMut() -> bool,
+) {
+    let forwarder = Forwarder::new(client(url, AuthScheme::Basic), sink, state, config(limit));
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(forwarder.run(shutdown.clone()));
+    wait_for("the items", done).await;
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+}
+
 async fn start_ours(items: Vec<(ItemId, String)>) -> (String, Shared) {
     let server: Shared = Arc::new(Mutex::new(Ours {
         items,
@@ -151,17 +167,10 @@ async fn the_next_page_is_read_while_the_sink_writes_and_the_cursor_waits_for_th
         watch: Some((Arc::clone(&server), state.path().to_owned())),
         ..Watcher::default()
     };
-    let forwarder = Forwarder::new(
-        client(&url, AuthScheme::Basic),
-        sink.clone(),
-        state.path(),
-        config(Some(4)),
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(forwarder.run(shutdown.clone()));
-    wait_for("every item", || sink.received.lock().unwrap().len() >= 20).await;
-    shutdown.cancel();
-    task.await.unwrap().unwrap();
+    forward_until(&url, sink.clone(), state.path(), Some(4), || {
+        sink.received.lock().unwrap().len() >= 20
+    })
+    .await;
 
     assert_eq!(*sink.problems.lock().unwrap(), Vec::<String>::new());
     let expected: Vec<String> = items.into_iter().map(|(_, raw)| raw).collect();
@@ -194,21 +203,11 @@ async fn the_ndjson_sink_gets_the_largest_pages_once_the_server_shows_it_honours
     let state = tempfile::tempdir().unwrap();
     let file = state.path().join("items.ndjson");
     let sink = NdjsonSink::open("file", &file).unwrap();
-    let forwarder = Forwarder::new(
-        client(&url, AuthScheme::Basic),
-        sink,
-        state.path(),
-        config(None),
-    );
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(forwarder.run(shutdown.clone()));
     let expected: String = items.iter().map(|(_, raw)| format!("{raw}\n")).collect();
-    wait_for("every item in the file", || {
+    forward_until(&url, sink, state.path(), None, || {
         std::fs::read_to_string(&file).is_ok_and(|text| text.len() >= expected.len())
     })
     .await;
-    shutdown.cancel();
-    task.await.unwrap().unwrap();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
 
     let requests = server.lock().unwrap().requests.clone();
@@ -224,21 +223,11 @@ async fn the_ndjson_sink_gets_the_largest_pages_once_the_server_shows_it_honours
     // A sink without a preference leaves the page size to the server.
     let state = tempfile::tempdir().unwrap();
     let watcher = Watcher::default();
-    let forwarder = Forwarder::new(
-        client(&url, AuthScheme::Basic),
-        watcher.clone(),
-        state.path(),
-        config(None),
-    );
     let asked_before = requests.len();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(forwarder.run(shutdown.clone()));
-    wait_for("every item", || {
+    forward_until(&url, watcher.clone(), state.path(), None, || {
         watcher.received.lock().unwrap().len() >= 12
     })
     .await;
-    shutdown.cancel();
-    task.await.unwrap().unwrap();
     let requests = server.lock().unwrap().requests.clone();
     assert!(
         requests[asked_before..]
@@ -246,4 +235,75 @@ async fn the_ndjson_sink_gets_the_largest_pages_once_the_server_shows_it_honours
             .all(|q| param(q, "limit").is_none()),
         "{requests:?}"
     );
+}
+
+/// Records the size of each batch; prefers large ones. Its first send returns only once
+/// the server was asked for `hold_until`, so pages pile up meanwhile.
+#[derive(Clone)]
+struct Grouped {
+    server: Shared,
+    hold_until: String,
+    batches: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+impl Sink for Grouped {
+    fn name(&self) -> &str {
+        "grouped"
+    }
+
+    fn preferred_batch_size(&self) -> Option<usize> {
+        Some(1000)
+    }
+
+    async fn send(&mut self, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
+        if self.batches.lock().unwrap().is_empty() {
+            let asked = || {
+                let server = self.server.lock().unwrap();
+                server
+                    .requests
+                    .iter()
+                    .any(|q| param(q, "id").as_deref() == Some(self.hold_until.as_str()))
+            };
+            wait_for("the read-ahead", asked).await;
+        }
+        let lines = batch.iter().map(|i| i.raw().to_owned()).collect();
+        self.batches.lock().unwrap().push(lines);
+        Ok(Outcome::Accepted)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_that_arrived_while_the_sink_was_busy_go_to_it_as_one_batch() {
+    let items: Vec<_> = (1..=40).map(item).collect();
+    let (url, server) = start_ours(items.clone()).await;
+    let state = tempfile::tempdir().unwrap();
+    // Pages of 4: the first is 1..=4; the read-ahead then holds the pages from 4-1, 8-1
+    // and 12-1 before it asks for the one from 16-1.
+    let sink = Grouped {
+        server: Arc::clone(&server),
+        hold_until: "16-1".into(),
+        batches: Arc::default(),
+    };
+    forward_until(&url, sink.clone(), state.path(), Some(4), || {
+        sink.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+            >= 40
+    })
+    .await;
+
+    let batches = sink.batches.lock().unwrap().clone();
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(sizes[0], 4, "{sizes:?}");
+    assert!(
+        sizes[1] >= 12,
+        "the waiting pages went one by one: {sizes:?}"
+    );
+    let expected: Vec<String> = items.into_iter().map(|(_, raw)| raw).collect();
+    assert_eq!(batches.concat(), expected, "every item once, in order");
+    let cursor = std::fs::read_to_string(state.path().join("grouped.cursor")).unwrap();
+    assert!(cursor.contains(r#""nextid":"40-1""#), "{cursor}");
 }

@@ -46,10 +46,11 @@ pub trait Sink: Send {
     }
 
     /// How many items this sink takes well in one batch. A server that honours `limit`
-    /// is asked for pages of this size (a batch is a page) unless the consumer was given
-    /// a `limit`; `None`, the default, leaves the page size to the server. A sink whose
-    /// cost is per batch (an fsync, a request) and not per item says so here, so that
-    /// catching up a backlog costs few batches.
+    /// is asked for pages of this size (at most 10,000) unless the consumer was given a
+    /// `limit`, and pages that arrived while the sink was busy are joined into batches
+    /// of up to this size. `None`, the default, leaves the page size to the server, and
+    /// every page is a batch. A sink whose cost is per batch (an fsync, a request) and
+    /// not per item says so here, so that catching up a backlog costs few batches.
     fn preferred_batch_size(&self) -> Option<usize> {
         None
     }
