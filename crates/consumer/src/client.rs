@@ -1,22 +1,17 @@
 //! The eventstream client: one `GET /api/1/{account}/eventstream` per call, with either
 //! authentication scheme, reading both our server's pages and the original API's.
 //!
-//! Items are kept as the exact bytes the server sent ([`ReceivedItem::raw`]), so a sink
-//! can forward them unchanged. A page is read into one buffer and parsed once; its items
-//! are parts of it, not copies.
+//! A page's body is read into one buffer, which becomes the page's text (see `page`).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{AccountName, HmacAuthorization, ItemId, StartAt, Timestamp};
+use protocol::{AccountName, HmacAuthorization, StartAt, Timestamp};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, Url};
-use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
+use serde::Deserialize;
 
-use crate::ReceivedItem;
-use crate::item::span_in;
+use crate::page::{Page, parse_page};
 
 /// How requests are authenticated (spec section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,23 +61,6 @@ pub struct PageRequest {
     pub limit: Option<usize>,
     /// `wait` in whole seconds (our server only; the original API ignores it).
     pub wait: Option<Duration>,
-}
-
-/// A page as read, with its items' bytes kept.
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub results: Vec<ReceivedItem>,
-    pub nextid: ItemId,
-    pub moreresults: bool,
-    /// Our server's `oldestid`: `None` when the stream is empty or the server is the
-    /// original API.
-    pub oldestid: Option<ItemId>,
-    /// Our server's `gap`: items at or after the requested position were deleted before
-    /// this reader saw them.
-    pub gap: bool,
-    /// Whether the page carried our server's extensions (`oldestid`), which tells that
-    /// `wait` and `limit` are honoured.
-    pub extended: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -277,49 +255,6 @@ fn ts_param(ts: Timestamp) -> String {
     }
 }
 
-/// The page as sent; `oldestid` is `Some(None)` when present but `null`.
-#[derive(Deserialize)]
-struct WirePage<'a> {
-    #[serde(borrow)]
-    results: Option<Vec<&'a RawValue>>,
-    nextid: ItemId,
-    #[serde(default)]
-    moreresults: bool,
-    #[serde(default, deserialize_with = "present")]
-    oldestid: Option<Option<ItemId>>,
-    #[serde(default)]
-    gap: bool,
-}
-
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<ItemId>>, D::Error> {
-    Option::<ItemId>::deserialize(d).map(Some)
-}
-
-/// Parses a page body, keeping each item's bytes. The items share the body: given a
-/// `Vec<u8>`, it is not copied.
-pub fn parse_page(body: impl Into<Vec<u8>>) -> Result<Page, ClientError> {
-    let text = String::from_utf8(body.into())
-        .map_err(|e| ClientError::Malformed(format!("not UTF-8: {e}")))?;
-    let text = Arc::new(text);
-    let wire: WirePage<'_> =
-        serde_json::from_str(&text).map_err(|e| ClientError::Malformed(e.to_string()))?;
-    let results = wire
-        .results
-        .unwrap_or_default()
-        .into_iter()
-        .map(|raw| ReceivedItem::parse_within(&text, span_in(&text, raw.get())))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ClientError::Malformed(format!("an item: {e}")))?;
-    Ok(Page {
-        results,
-        nextid: wire.nextid,
-        moreresults: wire.moreresults,
-        oldestid: wire.oldestid.flatten(),
-        gap: wire.gap,
-        extended: wire.oldestid.is_some(),
-    })
-}
-
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let secs: u64 = headers
         .get(header::RETRY_AFTER)?
@@ -368,37 +303,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    const ITEM: &str = r#"{"id":"1661358385340-0","ts":"2022-09-13T11:46:25","type":"webshop:checkout_start","data":{"order":{"id":"398"},  "ref":"u1"}}"#;
-
-    #[test]
-    fn keeps_item_bytes_and_reads_our_extensions() {
-        let body = format!(
-            r#"{{"results":[{ITEM}],"nextid":"1661358385340-1","moreresults":true,"oldestid":"1661358385340-0","gap":false}}"#
-        );
-        let page = parse_page(body.as_bytes()).unwrap();
-        assert_eq!(page.results.len(), 1);
-        assert_eq!(page.results[0].raw(), ITEM);
-        assert_eq!(page.results[0].id(), ItemId::new(1661358385340, 0));
-        assert_eq!(page.nextid, ItemId::new(1661358385340, 1));
-        assert!(page.moreresults && page.extended && !page.gap);
-        assert_eq!(page.oldestid, Some(ItemId::new(1661358385340, 0)));
-    }
-
-    #[test]
-    fn reads_the_original_apis_empty_page() {
-        let page =
-            parse_page(br#"{"results":null,"nextid":"1661358385340-1","moreresults":false}"#)
-                .unwrap();
-        assert!(page.results.is_empty());
-        assert!(!page.extended && !page.gap);
-        let ours = parse_page(
-            br#"{"results":[],"nextid":"0","moreresults":false,"oldestid":null,"gap":false}"#,
-        )
-        .unwrap();
-        assert!(ours.extended);
-        assert_eq!(ours.oldestid, None);
-    }
 
     #[test]
     fn builds_the_eventstream_url_and_query() {

@@ -10,9 +10,10 @@ use protocol::{EventstreamQuery, ItemId, StartAt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{ClientError, EventstreamClient, Page, PageRequest};
+use crate::client::{ClientError, EventstreamClient, PageRequest};
 use crate::cursor::{Cursor, CursorError, CursorFile};
 use crate::deadletter::DeadLetters;
+use crate::page::Page;
 use crate::readahead::{Next, ReadAhead, requested_id};
 use crate::{Backoff, Outcome, ReceivedItem, Sink, SinkError, SinkMetrics};
 

@@ -8,8 +8,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use protocol::{ActionType, ItemId, Timestamp};
-use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::fields::Fields;
 
 /// One eventstream item: byte for byte what the server served (an NDJSON sink writes it
 /// unchanged), with its `id`, `ts` and `type` parsed and its `data` located.
@@ -25,18 +26,6 @@ pub struct ReceivedItem {
     kind: ActionType,
 }
 
-/// The fields of an item, borrowed from its text. Checked as `protocol::Item` checks
-/// them: the four fields are required, others are ignored.
-#[derive(Deserialize)]
-struct Head<'a> {
-    id: ItemId,
-    ts: Timestamp,
-    #[serde(rename = "type")]
-    kind: ActionType,
-    #[serde(borrow)]
-    data: &'a RawValue,
-}
-
 impl ReceivedItem {
     /// Parses one served item, keeping its bytes.
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
@@ -50,16 +39,35 @@ impl ReceivedItem {
         text: &Arc<String>,
         raw: Range<usize>,
     ) -> Result<Self, serde_json::Error> {
-        let head: Head<'_> = serde_json::from_str(&text[raw.clone()])?;
-        let data = span_in(text, head.data.get());
-        Ok(ReceivedItem {
+        let fields: Fields<'_> = serde_json::from_str(&text[raw.clone()])?;
+        Ok(ReceivedItem::of(text, raw, fields))
+    }
+
+    /// The item whose fields were read from `text` (a page, in the pass that checked it
+    /// is JSON): it lies from the brace before its first key to the brace after its
+    /// last value. `None` when its first key has escapes, and so cannot tell where it
+    /// is.
+    pub(crate) fn locate(text: &Arc<String>, fields: Fields<'_>) -> Option<Self> {
+        let key = span_in(text, fields.first_key?);
+        // The key's opening quote, then whitespace, then the brace.
+        let before = text[..key.start.checked_sub(1)?].trim_end_matches(is_json_space);
+        let start = before.len().checked_sub(1)?;
+        let value = span_in(text, fields.last_value);
+        let after = text[value.end..].trim_start_matches(is_json_space);
+        let end = text.len() - after.len() + 1;
+        let braces = (text.as_bytes()[start], after.as_bytes().first().copied());
+        (braces == (b'{', Some(b'}'))).then(|| ReceivedItem::of(text, start..end, fields))
+    }
+
+    fn of(text: &Arc<String>, raw: Range<usize>, fields: Fields<'_>) -> Self {
+        ReceivedItem {
+            data: span_in(text, fields.data),
             text: Arc::clone(text),
             raw,
-            data,
-            id: head.id,
-            ts: head.ts,
-            kind: head.kind,
-        })
+            id: fields.id,
+            ts: fields.ts,
+            kind: fields.kind,
+        }
     }
 
     /// The item's JSON, exactly as served.
@@ -96,6 +104,10 @@ impl fmt::Debug for ReceivedItem {
             .field("raw", &self.raw())
             .finish()
     }
+}
+
+fn is_json_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 /// Where `part`, a slice of `whole`, lies in it.

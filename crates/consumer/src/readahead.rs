@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::client::{ClientError, EventstreamClient, Page, PageRequest};
+use crate::client::{ClientError, EventstreamClient, PageRequest};
+use crate::page::Page;
 
 /// One read: what was asked, what came back, and how long the server took to answer
 /// (which tells whether it held the request).
