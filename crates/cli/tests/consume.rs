@@ -9,6 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,6 +35,8 @@ struct Demo {
     base_url: String,
     accesskey: String,
     secretkey: String,
+    /// Consumers started so far.
+    started: AtomicUsize,
 }
 
 fn serve_demo(extra: &[&str]) -> Demo {
@@ -45,6 +48,7 @@ fn serve_demo(extra: &[&str]) -> Demo {
         accesskey: printed.accesskey,
         secretkey: printed.secretkey,
         dir,
+        started: AtomicUsize::new(0),
     }
 }
 
@@ -150,6 +154,7 @@ impl Demo {
         for sink in sinks {
             cmd.args(["--sink", sink]);
         }
+        self.started.fetch_add(1, Ordering::SeqCst);
         Process(
             cmd.args(extra)
                 .stdout(Stdio::null())
@@ -164,8 +169,15 @@ impl Demo {
     }
 }
 
-/// SIGTERM, then the consumer must finish its batch and exit 0 soon.
+/// SIGTERM, then the consumer must finish its batch and exit 0 soon. The signal goes
+/// once the consumer said it is consuming: before that, the process may not even have
+/// reached its signal handlers.
 async fn stop(mut consumer: Process, demo: &Demo) {
+    let started = demo.started.load(Ordering::SeqCst);
+    wait_until("the consumer runs", demo, Duration::from_secs(20), || {
+        demo.log().matches(r#""message":"consuming""#).count() >= started
+    })
+    .await;
     let pid = consumer.0.id().to_string();
     assert!(
         Command::new("kill")

@@ -38,6 +38,8 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
 }
 
 async fn forward(args: RunArgs) -> anyhow::Result<()> {
+    // First of all: a stop asked for while starting is a stop, not a kill.
+    let mut signals = crate::shutdown::Signals::listen();
     let no_progress = args.no_progress;
     let settings = Settings::resolve(args)?;
     std::fs::create_dir_all(&settings.state_dir).with_context(|| {
@@ -78,10 +80,10 @@ async fn forward(args: RunArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let stopping = shutdown.clone();
     tokio::spawn(async move {
-        crate::shutdown::signal().await;
+        signals.recv().await;
         tracing::info!("stopping after the batch in flight (signal again to stop at once)");
         stopping.cancel();
-        crate::shutdown::signal().await;
+        signals.recv().await;
         tracing::warn!("stopping at once: the batch in flight is sent again on the next run");
         std::process::exit(130);
     });
