@@ -51,21 +51,21 @@ impl Sink for Revenue {
     }
 
     /// Items come in id order; `Ok` moves the cursor past the whole batch. A batch can
-    /// come again after a crash, so a real sink dedupes by `item.id`.
+    /// come again after a crash, so a real sink dedupes by `id()`.
     async fn send(&mut self, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
         let mut rejected = Vec::new();
         for received in batch {
             // Types added to the contract later are skipped, not refused.
-            if received.item.kind != ActionType::CheckoutConfirm {
+            if *received.kind() != ActionType::CheckoutConfirm {
                 continue;
             }
-            match serde_json::from_str::<Confirmed>(received.item.data.get()) {
+            match serde_json::from_str::<Confirmed>(received.data()) {
                 Ok(sale) => {
                     self.sales += 1;
                     self.total = self.total + sale.order.totalamount;
                     println!(
                         "{} order {} ({}): {}; {} sales, {} in total",
-                        received.item.ts,
+                        received.ts(),
                         sale.order.id,
                         sale.reference,
                         sale.order.totalamount,
@@ -75,7 +75,7 @@ impl Sink for Revenue {
                 }
                 // Refused for good: written to `<state dir>/revenue.deadletter.ndjson`.
                 Err(e) => rejected.push(Rejection {
-                    id: received.item.id,
+                    id: received.id(),
                     reason: format!("not a checkout_confirm payload: {e}"),
                 }),
             }

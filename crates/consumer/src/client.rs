@@ -1,19 +1,17 @@
 //! The eventstream client: one `GET /api/1/{account}/eventstream` per call, with either
 //! authentication scheme, reading both our server's pages and the original API's.
 //!
-//! Items are kept as the exact bytes the server sent ([`ReceivedItem::raw`]), so a sink
-//! can forward them unchanged.
+//! A page's body is read into one buffer, which becomes the page's text (see `page`).
 
 use std::fmt;
 use std::time::Duration;
 
-use protocol::{AccountName, HmacAuthorization, ItemId, StartAt, Timestamp};
+use protocol::{AccountName, HmacAuthorization, StartAt, Timestamp};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, Url};
-use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
+use serde::Deserialize;
 
-use crate::ReceivedItem;
+use crate::page::{Page, parse_page};
 
 /// How requests are authenticated (spec section 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,23 +61,6 @@ pub struct PageRequest {
     pub limit: Option<usize>,
     /// `wait` in whole seconds (our server only; the original API ignores it).
     pub wait: Option<Duration>,
-}
-
-/// A page as read, with its items' bytes kept.
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub results: Vec<ReceivedItem>,
-    pub nextid: ItemId,
-    pub moreresults: bool,
-    /// Our server's `oldestid`: `None` when the stream is empty or the server is the
-    /// original API.
-    pub oldestid: Option<ItemId>,
-    /// Our server's `gap`: items at or after the requested position were deleted before
-    /// this reader saw them.
-    pub gap: bool,
-    /// Whether the page carried our server's extensions (`oldestid`), which tells that
-    /// `wait` and `limit` are honoured.
-    pub extended: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,10 +217,7 @@ impl EventstreamClient {
             .map_err(|e| ClientError::Network(error_chain(&e)))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Network(error_chain(&e)))?;
+        let body = read_body(response).await?;
         if !status.is_success() {
             return Err(ClientError::Status {
                 status,
@@ -247,8 +225,25 @@ impl EventstreamClient {
                 retry_after,
             });
         }
-        parse_page(&body)
+        parse_page(body)
     }
+}
+
+/// The whole body, in one buffer that becomes the page's text without another copy.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+    // A length the server announces is trusted only as a hint: the buffer still grows
+    // as the bytes come, and a page is at most a few MB.
+    const MAX_HINT: u64 = 64 << 20;
+    let hint = response.content_length().unwrap_or(0).min(MAX_HINT);
+    let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ClientError::Network(error_chain(&e)))?
+    {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `ts` as the API reads it: UTC with an offset, and milliseconds when there are any
@@ -258,45 +253,6 @@ fn ts_param(ts: Timestamp) -> String {
         0 => format!("{ts}+0000"),
         ms => format!("{ts}.{ms:03}+0000"),
     }
-}
-
-/// The page as sent; `oldestid` is `Some(None)` when present but `null`.
-#[derive(Deserialize)]
-struct WirePage<'a> {
-    #[serde(borrow)]
-    results: Option<Vec<&'a RawValue>>,
-    nextid: ItemId,
-    #[serde(default)]
-    moreresults: bool,
-    #[serde(default, deserialize_with = "present")]
-    oldestid: Option<Option<ItemId>>,
-    #[serde(default)]
-    gap: bool,
-}
-
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<ItemId>>, D::Error> {
-    Option::<ItemId>::deserialize(d).map(Some)
-}
-
-/// Parses a page body, keeping each item's bytes.
-pub fn parse_page(body: &[u8]) -> Result<Page, ClientError> {
-    let wire: WirePage<'_> =
-        serde_json::from_slice(body).map_err(|e| ClientError::Malformed(e.to_string()))?;
-    let results = wire
-        .results
-        .unwrap_or_default()
-        .into_iter()
-        .map(|raw| ReceivedItem::from_raw(raw.to_owned()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ClientError::Malformed(format!("an item: {e}")))?;
-    Ok(Page {
-        results,
-        nextid: wire.nextid,
-        moreresults: wire.moreresults,
-        oldestid: wire.oldestid.flatten(),
-        gap: wire.gap,
-        extended: wire.oldestid.is_some(),
-    })
 }
 
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -347,37 +303,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    const ITEM: &str = r#"{"id":"1661358385340-0","ts":"2022-09-13T11:46:25","type":"webshop:checkout_start","data":{"order":{"id":"398"},  "ref":"u1"}}"#;
-
-    #[test]
-    fn keeps_item_bytes_and_reads_our_extensions() {
-        let body = format!(
-            r#"{{"results":[{ITEM}],"nextid":"1661358385340-1","moreresults":true,"oldestid":"1661358385340-0","gap":false}}"#
-        );
-        let page = parse_page(body.as_bytes()).unwrap();
-        assert_eq!(page.results.len(), 1);
-        assert_eq!(page.results[0].raw.get(), ITEM);
-        assert_eq!(page.results[0].item.id, ItemId::new(1661358385340, 0));
-        assert_eq!(page.nextid, ItemId::new(1661358385340, 1));
-        assert!(page.moreresults && page.extended && !page.gap);
-        assert_eq!(page.oldestid, Some(ItemId::new(1661358385340, 0)));
-    }
-
-    #[test]
-    fn reads_the_original_apis_empty_page() {
-        let page =
-            parse_page(br#"{"results":null,"nextid":"1661358385340-1","moreresults":false}"#)
-                .unwrap();
-        assert!(page.results.is_empty());
-        assert!(!page.extended && !page.gap);
-        let ours = parse_page(
-            br#"{"results":[],"nextid":"0","moreresults":false,"oldestid":null,"gap":false}"#,
-        )
-        .unwrap();
-        assert!(ours.extended);
-        assert_eq!(ours.oldestid, None);
-    }
 
     #[test]
     fn builds_the_eventstream_url_and_query() {

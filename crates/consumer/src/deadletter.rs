@@ -42,7 +42,7 @@ impl DeadLetters {
         }
         let mut lines = Vec::new();
         for item in items {
-            lines.extend_from_slice(item.raw.get().as_bytes());
+            lines.extend_from_slice(item.raw().as_bytes());
             lines.push(b'\n');
         }
         let path = self.path.clone();
@@ -161,8 +161,8 @@ pub async fn replay_dead_letters<S: Sink>(
                     break r.into_iter().map(|r| r.id).collect();
                 }
                 Err(SinkError::Permanent(reason)) => {
-                    tracing::warn!(sink = %name, first = %batch[0].item.id, count = batch.len(), %reason, "dead letters refused again");
-                    break batch.iter().map(|i| i.item.id).collect();
+                    tracing::warn!(sink = %name, first = %batch[0].id(), count = batch.len(), %reason, "dead letters refused again");
+                    break batch.iter().map(|i| i.id()).collect();
                 }
                 Err(reason) if attempt + 1 < attempts => {
                     let delay = reason
@@ -183,8 +183,8 @@ pub async fn replay_dead_letters<S: Sink>(
         keep.extend(
             batch
                 .iter()
-                .filter(|i| rejected.contains(&i.item.id))
-                .map(|i| i.raw.get().to_owned()),
+                .filter(|i| rejected.contains(&i.id()))
+                .map(|i| i.raw().to_owned()),
         );
         rest = after;
         // Checkpoint: what is left to do, so an interrupted replay never resends what
@@ -219,7 +219,7 @@ fn lines_of(keep: &[String], rest: &[ReceivedItem]) -> String {
     for line in keep
         .iter()
         .map(String::as_str)
-        .chain(rest.iter().map(|i| i.raw.get()))
+        .chain(rest.iter().map(|i| i.raw()))
     {
         text.push_str(line);
         text.push('\n');
@@ -263,12 +263,12 @@ mod tests {
             if self.sent.is_empty() {
                 self.letters.append(&[&item(9)]).await.unwrap();
             }
-            self.sent.extend(batch.iter().map(|i| i.item.id));
+            self.sent.extend(batch.iter().map(|i| i.id()));
             let refused: Vec<Rejection> = batch
                 .iter()
-                .filter(|i| i.item.id.ms == 2)
+                .filter(|i| i.id().ms == 2)
                 .map(|i| Rejection {
-                    id: i.item.id,
+                    id: i.id(),
                     reason: "still no".into(),
                 })
                 .collect();
@@ -309,7 +309,7 @@ mod tests {
         );
         // Left: what arrived during the replay, then what was refused again.
         let left = std::fs::read_to_string(letters.path()).unwrap();
-        assert_eq!(left, format!("{}\n{}\n", item(9).raw.get(), b.raw.get()));
+        assert_eq!(left, format!("{}\n{}\n", item(9).raw(), b.raw()));
         assert!(!letters.replaying.exists());
     }
 

@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{ItemId, StartAt};
+use protocol::{EventstreamQuery, ItemId, StartAt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, EventstreamClient, PageRequest};
 use crate::cursor::{Cursor, CursorError, CursorFile};
 use crate::deadletter::DeadLetters;
+use crate::page::Page;
+use crate::readahead::{Next, ReadAhead, requested_id};
 use crate::{Backoff, Outcome, ReceivedItem, Sink, SinkError, SinkMetrics};
 
 /// How a forwarder reads and paces itself.
@@ -86,6 +88,10 @@ pub struct Forwarder<S> {
     lag_warned: Option<Instant>,
 }
 
+/// How many pages the read-ahead holds, waiting for the sink: with pages of 10,000
+/// items of 800 bytes, up to 25 MB.
+const READ_AHEAD_PAGES: usize = 3;
+
 /// How often a lasting lag is warned about again.
 const LAG_REWARN: Duration = Duration::from_secs(300);
 
@@ -150,21 +156,21 @@ impl<S: Sink> Forwarder<S> {
         let mut wait_support = WaitSupport::Unknown;
         let mut read_failures: u32 = 0;
         let mut ever_read = false;
+        // Whether the server showed our extensions, so it honours `limit`.
+        let mut honours_limit = false;
+        // Pages being read while the sink writes.
+        let mut ahead: Option<ReadAhead> = None;
+        // Items read and not yet delivered: pages that arrive while the sink writes go to
+        // it together. Only ever held across pages that are already here.
+        let mut batch: Vec<ReceivedItem> = Vec::new();
 
         while !shutdown.is_cancelled() {
-            let wait = (wait_support != WaitSupport::Ignored && !self.config.wait.is_zero())
-                .then_some(self.config.wait);
-            let request = PageRequest {
-                start: position,
-                types: self.config.types.clone(),
-                limit: self.config.limit,
-                wait,
-            };
-            let asked = Instant::now();
-            let fetched = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                fetched = self.client.fetch(&request) => fetched,
+            let request = self.request(position, wait_support, honours_limit);
+            let wait = request.wait;
+            let Some((fetched, elapsed)) =
+                read(&self.client, &request, &mut ahead, &shutdown).await
+            else {
+                break;
             };
             let page = match fetched {
                 Ok(page) => page,
@@ -175,6 +181,7 @@ impl<S: Sink> Forwarder<S> {
                     });
                 }
                 Err(e) => {
+                    ahead = None;
                     self.metrics.add_poll_failure();
                     let delay = e
                         .retry_after()
@@ -197,11 +204,7 @@ impl<S: Sink> Forwarder<S> {
                 read_failures = 0;
             }
             ever_read = true;
-            let elapsed = asked.elapsed();
-            let requested = match position {
-                StartAt::Id(id) => Some(id),
-                StartAt::Oldest | StartAt::Time(_) => None,
-            };
+            honours_limit |= page.extended;
 
             if let Some(wait) = wait {
                 let held = elapsed >= wait / 2;
@@ -232,48 +235,92 @@ impl<S: Sink> Forwarder<S> {
                 );
             }
 
+            let next = Next::after(position, &page);
             // Items before the requested id would be a server fault; never send them.
-            let items: Vec<ReceivedItem> = page
-                .results
-                .into_iter()
-                .filter(|i| requested.is_none_or(|r| i.item.id >= r))
-                .collect();
+            let requested = requested_id(position);
+            batch.extend(
+                page.results
+                    .into_iter()
+                    .filter(|i| requested.is_none_or(|r| i.id() >= r)),
+            );
+            position = StartAt::Id(next.nextid);
+            if !next.more {
+                ahead = None;
+            } else {
+                let due = self.request(position, wait_support, honours_limit);
+                let ahead = ahead.get_or_insert_with(|| {
+                    ReadAhead::spawn(&self.client, due.clone(), READ_AHEAD_PAGES)
+                });
+                // The next page is already here: it joins this batch.
+                if batch.len() < self.batch_target() && ahead.has_page_for(&due) {
+                    continue;
+                }
+            }
+
             let mut last = cursor.and_then(|c| c.last_id.zip(c.last_ts));
-            if let (Some(first), Some(last_item)) = (items.first(), items.last()) {
-                self.metrics.set_behind(Some(first.item.ts));
+            if let (Some(first), Some(last_item)) = (batch.first(), batch.last()) {
+                self.metrics.set_behind(Some(first.ts()));
                 self.warn_if_lagging(&name);
-                if !self.deliver(&name, &items, &shutdown).await? {
+                if !self.deliver(&name, &batch, &shutdown).await? {
                     break;
                 }
-                last = Some((last_item.item.id, last_item.item.ts));
+                last = Some((last_item.id(), last_item.ts()));
             }
-            // Never backwards, whatever a server answers.
-            let nextid = requested.map_or(page.nextid, |r| page.nextid.max(r));
-            let next = Cursor {
-                nextid,
+            batch.clear();
+            let stored = Cursor {
+                nextid: next.nextid,
                 last_id: last.map(|l| l.0),
                 last_ts: last.map(|l| l.1),
             };
-            if cursor != Some(next) {
-                self.cursor_file.store(next).await?;
-                cursor = Some(next);
+            if cursor != Some(stored) {
+                self.cursor_file.store(stored).await?;
+                cursor = Some(stored);
             }
-            self.metrics.set_cursor(nextid, next.last_ts);
-            let progressed = !items.is_empty() || Some(nextid) != requested;
-            let more = page.moreresults && progressed;
+            self.metrics.set_cursor(next.nextid, stored.last_ts);
             self.metrics
-                .set_behind(if more { next.last_ts } else { None });
+                .set_behind(if next.more { stored.last_ts } else { None });
             self.warn_if_lagging(&name);
-            position = StartAt::Id(nextid);
 
             let held = wait.is_some_and(|w| elapsed >= w / 2);
-            let poll_now = more || (wait_support != WaitSupport::Ignored && (held || progressed));
+            let poll_now =
+                next.more || (wait_support != WaitSupport::Ignored && (held || next.progressed));
             if !poll_now && sleep_or_stop(self.config.poll_interval, &shutdown).await {
                 break;
             }
         }
         tracing::info!(sink = %name, nextid = %cursor.map_or_else(|| "none".to_owned(), |c| c.nextid.to_string()), "stopped");
         Ok(())
+    }
+
+    /// The read due at `position`: long-polling unless the server ignores it, and pages
+    /// of the sink's preferred batch size (at most the largest page there is) once the
+    /// server showed that it honours `limit`, unless the configuration sets one.
+    fn request(
+        &self,
+        position: StartAt,
+        wait_support: WaitSupport,
+        honours_limit: bool,
+    ) -> PageRequest {
+        let wait = (wait_support != WaitSupport::Ignored && !self.config.wait.is_zero())
+            .then_some(self.config.wait);
+        let limit = self.config.limit.or_else(|| {
+            honours_limit
+                .then(|| self.sink.preferred_batch_size())
+                .flatten()
+                .map(|size| size.clamp(1, EventstreamQuery::MAX_LIMIT))
+        });
+        PageRequest {
+            start: position,
+            types: self.config.types.clone(),
+            limit,
+            wait,
+        }
+    }
+
+    /// Up to how many items pages that are already here are joined into one batch: the
+    /// sink's preferred batch size; without one, every page is a batch of its own.
+    fn batch_target(&self) -> usize {
+        self.sink.preferred_batch_size().unwrap_or(0)
     }
 
     /// Hands a batch to the sink until it takes it or refuses it for good. `false`: the
@@ -300,7 +347,7 @@ impl<S: Sink> Forwarder<S> {
                 Ok(Outcome::PartlyRejected(rejections)) => {
                     let refused: Vec<&ReceivedItem> = items
                         .iter()
-                        .filter(|i| rejections.iter().any(|r| r.id == i.item.id))
+                        .filter(|i| rejections.iter().any(|r| r.id == i.id()))
                         .collect();
                     for r in &rejections {
                         tracing::warn!(sink = %name, id = %r.id, reason = %r.reason, dead_letters = %self.dead_letters.path().display(), "item refused for good: kept as a dead letter");
@@ -379,11 +426,39 @@ fn describe_start(start: StartAt) -> String {
 }
 
 fn first_id(items: &[ReceivedItem]) -> ItemId {
-    items.first().map_or(ItemId::ZERO, |i| i.item.id)
+    items.first().map_or(ItemId::ZERO, |i| i.id())
 }
 
 fn last_id(items: &[ReceivedItem]) -> ItemId {
-    items.last().map_or(ItemId::ZERO, |i| i.item.id)
+    items.last().map_or(ItemId::ZERO, |i| i.id())
+}
+
+/// The read due: taken from the read-ahead when it read exactly that, otherwise read
+/// now (and a read-ahead that went another way is dropped). `None`: the shutdown came
+/// first.
+async fn read(
+    client: &EventstreamClient,
+    request: &PageRequest,
+    ahead: &mut Option<ReadAhead>,
+    shutdown: &CancellationToken,
+) -> Option<(Result<Page, ClientError>, Duration)> {
+    if let Some(reading) = ahead.as_mut() {
+        let read = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return None,
+            read = reading.next() => read,
+        };
+        match read {
+            Some(read) if read.request == *request => return Some((read.page, read.elapsed)),
+            _ => *ahead = None,
+        }
+    }
+    let asked = Instant::now();
+    tokio::select! {
+        biased;
+        () = shutdown.cancelled() => None,
+        fetched = client.fetch(request) => Some((fetched, asked.elapsed())),
+    }
 }
 
 /// Sleeps, or returns `true` at once when the shutdown comes first.

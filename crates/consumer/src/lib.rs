@@ -30,16 +30,17 @@ mod backoff;
 mod client;
 mod cursor;
 mod deadletter;
+mod fields;
 mod forwarder;
 mod fsutil;
 mod item;
 mod metrics;
+mod page;
+mod readahead;
 mod sink;
 
 pub use backoff::Backoff;
-pub use client::{
-    AuthScheme, ClientError, Credentials, EventstreamClient, Page, PageRequest, parse_page,
-};
+pub use client::{AuthScheme, ClientError, Credentials, EventstreamClient, PageRequest};
 pub use cursor::{Cursor, CursorError};
 pub use deadletter::{
     REPLAY_ATTEMPTS, REPLAY_BACKOFF, ReplayError, ReplayReport, replay_dead_letters,
@@ -47,6 +48,7 @@ pub use deadletter::{
 pub use forwarder::{ForwardError, Forwarder, ForwarderConfig, run_all};
 pub use item::ReceivedItem;
 pub use metrics::{MetricsSnapshot, SinkMetrics, render_prometheus};
+pub use page::{Page, parse_page};
 pub use sink::{
     AnySink, Ga4Config, Ga4Sink, InvalidSinkSpec, MatomoConfig, MatomoSink, NdjsonSink, Outcome,
     Rejection, Sink, SinkError, SinkSpec, SinkTarget, ValidationMessage, WebhookConfig,

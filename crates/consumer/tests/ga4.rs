@@ -443,7 +443,7 @@ fn expected(items: &[ReceivedItem], actions: &[Action]) -> Vec<(String, String, 
             (
                 action.reference().as_str().to_owned(),
                 ga4_name(action).to_owned(),
-                item.item.ts.unix_ms() * 1000,
+                item.ts().unix_ms() * 1000,
             )
         })
         .collect();
@@ -781,7 +781,7 @@ async fn items_older_than_72_hours_are_rejected() {
         panic!("the old item is rejected: {outcome:?}");
     };
     assert_eq!(rejections.len(), 1);
-    assert_eq!(rejections[0].id, old.item.id);
+    assert_eq!(rejections[0].id, old.id());
     assert!(
         rejections[0].reason.contains("72 hours"),
         "{}",

@@ -343,13 +343,13 @@ fn visitor_id(reference: &str) -> String {
 
 /// The request that an item became: same visitor, same second.
 fn request_for<'a>(requests: &'a [Params], item: &ReceivedItem, action: &Action) -> &'a Params {
-    let cdt = (item.item.ts.unix_ms() / 1000).to_string();
+    let cdt = (item.ts().unix_ms() / 1000).to_string();
     let id = visitor_id(action.reference().as_str());
     let found: Vec<&Params> = requests
         .iter()
         .filter(|p| p["cdt"] == cdt && p["_id"] == id)
         .collect();
-    assert_eq!(found.len(), 1, "requests for item {}", item.item.id);
+    assert_eq!(found.len(), 1, "requests for item {}", item.id());
     found[0]
 }
 
@@ -507,7 +507,7 @@ async fn items_older_than_a_day_need_a_token() {
         panic!("without a token the old item is rejected: {outcome:?}");
     };
     assert_eq!(rejections.len(), 1);
-    assert_eq!(rejections[0].id, old.item.id);
+    assert_eq!(rejections[0].id, old.id());
     assert!(rejections[0].reason.contains("token_auth"));
     assert_eq!(receiver.requests().len(), 1);
 
@@ -576,7 +576,7 @@ async fn requests_matomo_reports_invalid_are_rejected() {
         panic!("invalid requests are rejected");
     };
     let ids: Vec<ItemId> = rejections.iter().map(|r| r.id).collect();
-    assert_eq!(ids, [items[1].item.id, items[3].item.id]);
+    assert_eq!(ids, [items[1].id(), items[3].id()]);
 }
 
 #[tokio::test]

@@ -5,16 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
+use common::{client, wait_for};
 use consumer::{
-    AuthScheme, Backoff, Credentials, EventstreamClient, Forwarder, ForwarderConfig, Outcome,
-    ReceivedItem, Sink, SinkError,
+    AuthScheme, Backoff, Forwarder, ForwarderConfig, Outcome, ReceivedItem, Sink, SinkError,
 };
 use protocol::{ItemId, StartAt};
 use tokio_util::sync::CancellationToken;
@@ -73,12 +74,7 @@ async fn start_original(items: Vec<(ItemId, String)>) -> (String, Shared) {
         items,
         requests: Vec::new(),
     }));
-    let app = Router::new()
-        .route("/api/1/{account}/eventstream", get(eventstream))
-        .with_state(Arc::clone(&server));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = common::serve_eventstream(get(eventstream), Arc::clone(&server)).await;
     (url, server)
 }
 
@@ -103,31 +99,9 @@ impl Sink for Recorder {
             }
         }
         let mut received = self.received.lock().unwrap();
-        received.extend(batch.iter().map(|i| i.raw.get().to_owned()));
+        received.extend(batch.iter().map(|i| i.raw().to_owned()));
         Ok(Outcome::Accepted)
     }
-}
-
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn client(url: &str, auth: AuthScheme) -> EventstreamClient {
-    EventstreamClient::new(
-        reqwest::Client::new(),
-        url,
-        "club".parse().unwrap(),
-        Credentials {
-            accesskey: "142dda885ec6024f934a40c1".into(),
-            secretkey: "abd2e5893bd447dc7331af1db8df42fdc62fc5c8f9f04784".into(),
-        },
-        auth,
-    )
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,18 +221,13 @@ async fn a_restart_resumes_from_the_cursor_and_start_applies_only_to_the_first_r
 
 #[tokio::test]
 async fn wrong_credentials_fail_the_start_instead_of_retrying_forever() {
-    let app = Router::new().route(
-        "/api/1/{account}/eventstream",
-        get(|| async {
-            (
-                StatusCode::UNAUTHORIZED,
-                r#"{"code":401,"message":"wrong credentials"}"#,
-            )
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let refuse = get(|| async {
+        (
+            StatusCode::UNAUTHORIZED,
+            r#"{"code":401,"message":"wrong credentials"}"#,
+        )
+    });
+    let url = common::serve_eventstream(refuse, ()).await;
     let state = tempfile::tempdir().unwrap();
     let forwarder = Forwarder::new(
         client(&url, AuthScheme::Basic),

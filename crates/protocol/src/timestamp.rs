@@ -64,10 +64,14 @@ impl FromStr for Timestamp {
             return Err(ParseTimestampError);
         }
         let (base, mut rest) = s.split_at(19);
-        // Also accept the lowercase `t` some clients write.
-        let base = base.replacen('t', "T", 1);
-        let naive =
-            NaiveDateTime::parse_from_str(&base, FORMAT).map_err(|_| ParseTimestampError)?;
+        let naive = match parse_plain(base) {
+            Some(naive) => naive,
+            None => {
+                // Also accept the lowercase `t` some clients write.
+                let base = base.replacen('t', "T", 1);
+                NaiveDateTime::parse_from_str(&base, FORMAT).map_err(|_| ParseTimestampError)?
+            }
+        };
         let mut millis: i64 = 0;
         if let Some(frac) = rest.strip_prefix('.') {
             let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -85,6 +89,29 @@ impl FromStr for Timestamp {
         let unix_ms = naive.and_utc().timestamp_millis() + millis - offset_secs * 1000;
         Ok(Timestamp { unix_ms })
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` with exactly these digits, the form every item's `ts` has, read
+/// without the format machinery: a consumer reads one per item, and the format string
+/// took 7 % of its time catching up a backlog. `None` for anything else (other widths,
+/// a leap second), which the format string then decides on.
+fn parse_plain(base: &str) -> Option<NaiveDateTime> {
+    let b = base.as_bytes();
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if b.len() != 19
+        || !matches!(b[10], b'T' | b't')
+        || separators.iter().any(|&(at, sep)| b[at] != sep)
+    {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0, 4)?).ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, number(5, 7)?, number(8, 10)?)?;
+    date.and_hms_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?)
 }
 
 /// `+hhmm`, `+hh:mm` or `+hh`, and the same with `-`.
@@ -179,6 +206,34 @@ mod tests {
         ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn the_plain_form_reads_as_the_format_string_does() {
+        for s in [
+            "2022-09-26T09:00:00",
+            "2024-02-29T23:59:59",
+            "1970-01-01T00:00:00",
+            "0001-01-01t00:00:00",
+            "9999-12-31T23:59:59",
+        ] {
+            let by_format =
+                NaiveDateTime::parse_from_str(&s.replacen('t', "T", 1), FORMAT).unwrap();
+            assert_eq!(parse_plain(s), Some(by_format), "{s}");
+        }
+        for other in [
+            "2023-02-29T00:00:00",
+            "2022-09-26T24:00:00",
+            "2022-09-26T09:60:00",
+            "2022-09-26T09:00:60",
+            "2022-09-26T09:00:0x",
+            "+2022-09-26T09:00:0",
+            "2022-09-26X09:00:00",
+        ] {
+            assert_eq!(parse_plain(other), None, "{other}");
+        }
+        // A leap second is left to the format string.
+        assert!("2016-12-31T23:59:60".parse::<Timestamp>().is_ok());
     }
 
     #[test]

@@ -44,6 +44,16 @@ pub trait Sink: Send {
     fn health_check(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
         async { Ok(()) }
     }
+
+    /// How many items this sink takes well in one batch. A server that honours `limit`
+    /// is asked for pages of this size (at most 10,000) unless the consumer was given a
+    /// `limit`, and pages that arrived while the sink was busy are joined into batches
+    /// of up to this size. `None`, the default, leaves the page size to the server, and
+    /// every page is a batch. A sink whose cost is per batch (an fsync, a request) and
+    /// not per item says so here, so that catching up a backlog costs few batches.
+    fn preferred_batch_size(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What a sink did with a batch it did not fail on.

@@ -1,14 +1,16 @@
 //! The NDJSON sink: one item a line, byte for byte as the server served it, to a file or
 //! to stdout.
 //!
-//! A file is fsynced before a batch counts as accepted. A crash can still leave the last
-//! line half written (a large write is not atomic against SIGKILL): opening the file cuts
-//! that torn tail, which belongs to a batch whose cursor never moved and is sent again.
-//! Opening also reads the id of the last complete line, and items up to that id are not
-//! written again, so a restart after a crash does not even duplicate lines.
+//! A file is fsynced before a batch counts as accepted. A crash can still leave part of a
+//! batch written and its last line half written (a batch takes several writes, and a
+//! write is not atomic against SIGKILL either): opening the file cuts that torn tail,
+//! which belongs to a batch whose cursor never moved and is sent again. Opening also
+//! reads the id of the last complete line, and items up to that id are not written
+//! again, so a restart after a crash does not even duplicate lines. A write that fails
+//! is repaired the same way before the batch is tried again.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use protocol::ItemId;
@@ -129,22 +131,31 @@ impl Sink for NdjsonSink {
         &self.name
     }
 
+    /// Three of the largest pages a server gives: a batch costs an fsync (and the
+    /// cursor's two), whatever its size, so large batches are what makes a catch-up
+    /// fast; beyond a few pages, the fsyncs saved no longer pay for the memory.
+    fn preferred_batch_size(&self) -> Option<usize> {
+        Some(3 * protocol::EventstreamQuery::MAX_LIMIT)
+    }
+
     async fn send(&mut self, batch: &[ReceivedItem]) -> Result<Outcome, SinkError> {
-        let fresh: Vec<&ReceivedItem> = batch
+        // Clones share the page's text: they only let the items go to the writing thread.
+        let fresh: Vec<ReceivedItem> = batch
             .iter()
-            .filter(|i| self.written_up_to.is_none_or(|last| i.item.id > last))
+            .filter(|i| self.written_up_to.is_none_or(|last| i.id() > last))
+            .cloned()
             .collect();
         let Some(last) = fresh.last() else {
             return Ok(Outcome::Accepted);
         };
-        let last_id = last.item.id;
-        let mut lines = Vec::with_capacity(fresh.iter().map(|i| i.raw.get().len() + 1).sum());
-        for item in &fresh {
-            lines.extend_from_slice(item.raw.get().as_bytes());
-            lines.push(b'\n');
-        }
+        let last_id = last.id();
         match &mut self.target {
             Target::Stdout(out) => {
+                let mut lines = Vec::with_capacity(fresh.iter().map(|i| i.raw().len() + 1).sum());
+                for item in &fresh {
+                    lines.extend_from_slice(item.raw().as_bytes());
+                    lines.push(b'\n');
+                }
                 // A closed pipe will not reopen by itself: permanent.
                 let written = async {
                     out.write_all(&lines).await?;
@@ -160,16 +171,20 @@ impl Sink for NdjsonSink {
                     None => open_append(path).map_err(|e| retryable(path, &e))?,
                 };
                 let (handle, written) = tokio::task::spawn_blocking(move || {
-                    // One write of the whole batch, then fsync: accepted means on disk.
-                    let written = handle.write_all(&lines).and_then(|()| handle.sync_data());
+                    // The whole batch, then fsync: accepted means on disk.
+                    let written =
+                        write_lines(&mut handle, &fresh).and_then(|()| handle.sync_data());
                     (handle, written)
                 })
                 .await
                 .map_err(|e| SinkError::Retryable(format!("the write task failed: {e}")))?;
                 if let Err(e) = written {
-                    // What was written may be torn: cut it before the retry.
+                    // What was written may be torn: cut it, and skip the lines that did
+                    // land, before the retry.
                     let mut handle = handle;
-                    let _ = repair_and_find_last_id(&mut handle);
+                    if let Ok(Some(landed)) = repair_and_find_last_id(&mut handle) {
+                        self.written_up_to = Some(landed);
+                    }
                     *file = Some(handle);
                     return Err(retryable(path, &e));
                 }
@@ -179,6 +194,29 @@ impl Sink for NdjsonSink {
         self.written_up_to = Some(last_id);
         Ok(Outcome::Accepted)
     }
+}
+
+/// Writes the items one a line, straight from their pages: gathered writes of up to
+/// 512 lines each, so the batch is not copied into a buffer of its own first (for a page
+/// of 10,000 items, 8 MB copied and as many fresh pages of memory faulted in).
+fn write_lines(file: &mut File, items: &[ReceivedItem]) -> io::Result<()> {
+    const LINES_PER_WRITE: usize = 512;
+    for chunk in items.chunks(LINES_PER_WRITE) {
+        let mut slices: Vec<IoSlice<'_>> = chunk
+            .iter()
+            .flat_map(|item| [IoSlice::new(item.raw().as_bytes()), IoSlice::new(b"\n")])
+            .collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match file.write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut slices, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn retryable(path: &Path, e: &io::Error) -> SinkError {
@@ -207,7 +245,18 @@ mod tests {
         let mut sink = NdjsonSink::open("f", &path).unwrap();
         let batch = [item(1), item(2)];
         assert_eq!(sink.send(&batch).await.unwrap(), Outcome::Accepted);
-        let expected = format!("{}\n{}\n", batch[0].raw.get(), batch[1].raw.get());
+        let expected = format!("{}\n{}\n", batch[0].raw(), batch[1].raw());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_one_gathered_write_lands_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut sink = NdjsonSink::open("f", &path).unwrap();
+        let batch: Vec<ReceivedItem> = (1..=1300).map(item).collect();
+        assert_eq!(sink.send(&batch).await.unwrap(), Outcome::Accepted);
+        let expected: String = batch.iter().map(|i| format!("{}\n", i.raw())).collect();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     }
 
@@ -216,15 +265,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.ndjson");
         let (a, b, c) = (item(1), item(2), item(3));
-        let torn = &c.raw.get()[..10];
-        std::fs::write(&path, format!("{}\n{}\n{torn}", a.raw.get(), b.raw.get())).unwrap();
+        let torn = &c.raw()[..10];
+        std::fs::write(&path, format!("{}\n{}\n{torn}", a.raw(), b.raw())).unwrap();
 
         let mut sink = NdjsonSink::open("f", &path).unwrap();
         // The batch in flight at the crash comes again; only its unwritten part lands.
         sink.send(&[b.clone(), c.clone()]).await.unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            format!("{}\n{}\n{}\n", a.raw.get(), b.raw.get(), c.raw.get())
+            format!("{}\n{}\n{}\n", a.raw(), b.raw(), c.raw())
         );
     }
 
@@ -237,7 +286,7 @@ mod tests {
         sink.send(&[item(1)]).await.unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            format!("{}\n", item(1).raw.get())
+            format!("{}\n", item(1).raw())
         );
     }
 
@@ -249,7 +298,7 @@ mod tests {
             r#"{{"id":"5-1","ts":"2022-09-13T11:46:25","type":"t","data":"{}"}}"#,
             "x".repeat(200_000)
         );
-        std::fs::write(&path, format!("{}\n{long}\n", item(1).raw.get())).unwrap();
+        std::fs::write(&path, format!("{}\n{long}\n", item(1).raw())).unwrap();
         let mut file = open_append(&path).unwrap();
         assert_eq!(
             repair_and_find_last_id(&mut file).unwrap(),

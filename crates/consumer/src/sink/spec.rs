@@ -228,6 +228,15 @@ impl Sink for AnySink {
             Inner::Matomo(sink) => sink.health_check().await,
         }
     }
+
+    fn preferred_batch_size(&self) -> Option<usize> {
+        match &self.inner {
+            Inner::Ndjson(sink) => sink.preferred_batch_size(),
+            Inner::Webhook(sink) => sink.preferred_batch_size(),
+            Inner::Ga4(sink) => sink.preferred_batch_size(),
+            Inner::Matomo(sink) => sink.preferred_batch_size(),
+        }
+    }
 }
 
 #[cfg(test)]

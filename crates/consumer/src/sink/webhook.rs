@@ -122,14 +122,14 @@ pub fn webhook_signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
 
 /// `{"items":[...]}` with each item's bytes as served.
 fn batch_body(batch: &[ReceivedItem]) -> Vec<u8> {
-    let len: usize = batch.iter().map(|i| i.raw.get().len() + 1).sum();
+    let len: usize = batch.iter().map(|i| i.raw().len() + 1).sum();
     let mut body = Vec::with_capacity(len + 16);
     body.extend_from_slice(b"{\"items\":[");
     for (i, item) in batch.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(item.raw.get().as_bytes());
+        body.extend_from_slice(item.raw().as_bytes());
     }
     body.extend_from_slice(b"]}");
     body
@@ -157,7 +157,7 @@ impl Sink for WebhookSink {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Outcome::Accepted);
         };
-        let (first, last) = (first.item.id, last.item.id);
+        let (first, last) = (first.id(), last.id());
         let body = batch_body(batch);
         let mut request = self
             .http
@@ -206,7 +206,7 @@ fn classify(
         let rejections: Vec<Rejection> = answer
             .rejected
             .into_iter()
-            .filter(|r| batch.iter().any(|i| i.item.id == r.id))
+            .filter(|r| batch.iter().any(|i| i.id() == r.id))
             .map(|r| Rejection {
                 id: r.id,
                 reason: r
@@ -258,11 +258,7 @@ mod tests {
         let body = String::from_utf8(batch_body(&batch)).unwrap();
         assert_eq!(
             body,
-            format!(
-                r#"{{"items":[{},{}]}}"#,
-                batch[0].raw.get(),
-                batch[1].raw.get()
-            )
+            format!(r#"{{"items":[{},{}]}}"#, batch[0].raw(), batch[1].raw())
         );
     }
 

@@ -85,10 +85,27 @@ pub(in crate::sink) fn money_number(amount: Money) -> f64 {
 
 #[cfg(test)]
 pub(in crate::sink) mod fixtures {
-    //! Order lines for the mapping tests of both sinks.
+    //! Order lines and items for the mapping tests of both sinks.
     #![allow(clippy::unwrap_used)]
 
-    use protocol::{Money, NumId, OrderState, ProductLine, TicketLine};
+    use protocol::{Action, ItemId, Money, NumId, OrderState, ProductLine, TicketLine, Timestamp};
+    use serde_json::value::RawValue;
+
+    use crate::ReceivedItem;
+
+    /// The sinks' clock in the mapping tests.
+    pub(in crate::sink) const NOW_MS: i64 = 1_700_000_000_000;
+
+    /// The item of `action`, `age_ms` before [`NOW_MS`].
+    pub(in crate::sink) fn item(action: &Action, age_ms: i64) -> ReceivedItem {
+        item_of(action.action_type().as_str(), &action.data_json(), age_ms)
+    }
+
+    pub(in crate::sink) fn item_of(kind: &str, data: &str, age_ms: i64) -> ReceivedItem {
+        let ts = Timestamp::from_unix_ms(NOW_MS - age_ms);
+        let json = protocol::item_json(ItemId::new(1, 0), ts, kind, data);
+        ReceivedItem::from_raw(RawValue::from_string(json).unwrap()).unwrap()
+    }
 
     pub(in crate::sink) fn ticket(id: u64, ttp: u64, price: &str) -> TicketLine {
         TicketLine {

@@ -2,11 +2,12 @@
 //! HTTP, the batching and the purchase deduplication around it.
 
 use protocol::{
-    ActionType, Item, OrderAction, OrderState, PageView, ProductsChanged, TicketsChanged, Timestamp,
+    ActionType, OrderAction, OrderState, PageView, ProductsChanged, TicketsChanged, Timestamp,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::ReceivedItem;
 use crate::sink::analytics::lines::{self, CartLine};
 use crate::sink::analytics::page;
 
@@ -92,11 +93,11 @@ pub(super) struct Ga4Item {
 }
 
 /// The GA4 event of an item, if any. `now` decides whether the item is too old.
-pub(super) fn map_item(item: &Item, ctx: Context<'_>, now: Timestamp) -> Mapped {
-    if !item.kind.is_known() {
+pub(super) fn map_item(item: &ReceivedItem, ctx: Context<'_>, now: Timestamp) -> Mapped {
+    if !item.kind().is_known() {
         return Mapped::Skip;
     }
-    let age_ms = now.unix_ms() - item.ts.unix_ms();
+    let age_ms = now.unix_ms() - item.ts().unix_ms();
     if age_ms > MAX_AGE_MS {
         return Mapped::Reject(format!(
             "GA4 refuses events older than 72 hours; this item is {} hours old",
@@ -105,19 +106,19 @@ pub(super) fn map_item(item: &Item, ctx: Context<'_>, now: Timestamp) -> Mapped 
     }
     // A consumer whose clock is behind the server's must not send events from the
     // future, which GA4 would drop.
-    let timestamp_micros = item.ts.min(now).unix_ms().saturating_mul(1000);
-    let result = match &item.kind {
+    let timestamp_micros = item.ts().min(now).unix_ms().saturating_mul(1000);
+    let result = match item.kind() {
         ActionType::PageView => data::<PageView>(item).map(|pv| Some(page_view(&pv, ctx))),
         ActionType::AddTickets | ActionType::RemoveTickets => {
             data::<TicketsChanged>(item).map(|t| {
                 let lines = lines::group(&t.tickets, &[]);
-                cart_change(&item.kind, t.reference.as_str(), &lines, ctx)
+                cart_change(item.kind(), t.reference.as_str(), &lines, ctx)
             })
         }
         ActionType::AddProducts | ActionType::RemoveProducts => {
             data::<ProductsChanged>(item).map(|p| {
                 let lines = lines::group(&[], &p.products);
-                cart_change(&item.kind, p.reference.as_str(), &lines, ctx)
+                cart_change(item.kind(), p.reference.as_str(), &lines, ctx)
             })
         }
         kind => data::<OrderAction>(item).map(|o| checkout(kind, &o, ctx)),
@@ -139,9 +140,9 @@ pub(super) fn map_item(item: &Item, ctx: Context<'_>, now: Timestamp) -> Mapped 
 
 type Mapping = Option<(String, &'static str, Params)>;
 
-fn data<T: DeserializeOwned>(item: &Item) -> Result<T, String> {
-    serde_json::from_str(item.data.get())
-        .map_err(|e| format!("data of {} does not match the contract: {e}", item.kind))
+fn data<T: DeserializeOwned>(item: &ReceivedItem) -> Result<T, String> {
+    serde_json::from_str(item.data())
+        .map_err(|e| format!("data of {} does not match the contract: {e}", item.kind()))
 }
 
 fn page_view(pv: &PageView, ctx: Context<'_>) -> (String, &'static str, Params) {
@@ -235,23 +236,11 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use protocol::{Action, ItemId, NumId, Ref};
+    use protocol::{Action, NumId, Ref};
     use serde_json::Value;
-    use serde_json::value::RawValue;
 
     use super::*;
-    use crate::sink::analytics::lines::fixtures::{order, ticket, voucher};
-
-    const NOW_MS: i64 = 1_700_000_000_000;
-
-    fn item(action: &Action, age_ms: i64) -> Item {
-        Item {
-            id: ItemId::new(1, 0),
-            ts: Timestamp::from_unix_ms(NOW_MS - age_ms),
-            kind: action.action_type(),
-            data: RawValue::from_string(action.data_json()).unwrap(),
-        }
-    }
+    use crate::sink::analytics::lines::fixtures::{NOW_MS, item, item_of, order, ticket, voucher};
 
     fn map(action: &Action) -> (Ga4Event, Value) {
         let base = reqwest::Url::parse("https://webshop.invalid").unwrap();
@@ -446,12 +435,10 @@ mod tests {
         let recent = item(action, 71 * 3_600_000);
         assert!(matches!(map_item(&recent, ctx, now), Mapped::Event(_)));
 
-        let mut unknown = item(action, 0);
-        unknown.kind = ActionType::Other("webshop:wishlist_add".into());
+        let unknown = item_of("webshop:wishlist_add", &action.data_json(), 0);
         assert!(matches!(map_item(&unknown, ctx, now), Mapped::Skip));
 
-        let mut malformed = item(action, 0);
-        malformed.data = RawValue::from_string(r#"{"tickets":[]}"#.into()).unwrap();
+        let malformed = item_of(action.action_type().as_str(), r#"{"tickets":[]}"#, 0);
         assert!(matches!(map_item(&malformed, ctx, now), Mapped::Reject(_)));
 
         let empty = Action::RemoveTickets(TicketsChanged {

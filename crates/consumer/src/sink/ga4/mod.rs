@@ -104,15 +104,14 @@ impl Ga4Sink {
         let mut rejections = Vec::new();
         let mut events = Vec::new();
         let mut purchases = HashSet::new();
-        for received in batch {
-            let item = &received.item;
-            if self.delivered.contains(&item.id) {
+        for item in batch {
+            if self.delivered.contains(&item.id()) {
                 continue;
             }
             match mapping::map_item(item, ctx, now) {
                 Mapped::Skip => {}
                 Mapped::Reject(reason) => rejections.push(Rejection {
-                    id: item.id,
+                    id: item.id(),
                     reason,
                 }),
                 Mapped::Event(event) => {
@@ -121,19 +120,19 @@ impl Ga4Sink {
                     {
                         tracing::debug!(
                             sink = self.name(),
-                            item = %item.id,
+                            item = %item.id(),
                             "purchase already sent, skipped"
                         );
                         continue;
                     }
-                    events.push((item.id, *event));
+                    events.push((item.id(), *event));
                 }
             }
         }
 
         let (requests, too_large) = batch::plan(events);
         rejections.extend(too_large);
-        let mut delivered_any = batch.iter().any(|r| self.delivered.contains(&r.item.id));
+        let mut delivered_any = batch.iter().any(|r| self.delivered.contains(&r.id()));
         let mut refusal = None;
         for request in requests {
             match self.post(request.body).await {

@@ -2,12 +2,12 @@
 //! bulk tracking API). Pure: one item gives at most one request.
 
 use protocol::{
-    ActionType, Item, OrderAction, OrderState, PageView, ProductsChanged, Ref, TicketsChanged,
-    Timestamp,
+    ActionType, OrderAction, OrderState, PageView, ProductsChanged, Ref, TicketsChanged, Timestamp,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::ReceivedItem;
 use crate::sink::analytics::lines::{self, CartLine};
 use crate::sink::analytics::page;
 
@@ -37,11 +37,11 @@ pub(super) enum Mapped {
 }
 
 /// The Matomo request of an item, if any. `now` decides whether the item is too old.
-pub(super) fn map_item(item: &Item, ctx: Context<'_>, now: Timestamp) -> Mapped {
-    if !item.kind.is_known() {
+pub(super) fn map_item(item: &ReceivedItem, ctx: Context<'_>, now: Timestamp) -> Mapped {
+    if !item.kind().is_known() {
         return Mapped::Skip;
     }
-    let age_ms = now.unix_ms() - item.ts.unix_ms();
+    let age_ms = now.unix_ms() - item.ts().unix_ms();
     if !ctx.authenticated && age_ms > MAX_AGE_WITHOUT_TOKEN_MS {
         return Mapped::Reject(format!(
             "Matomo records times older than 24 hours only with token_auth; this item is {} \
@@ -49,8 +49,8 @@ pub(super) fn map_item(item: &Item, ctx: Context<'_>, now: Timestamp) -> Mapped 
             age_ms / 3_600_000
         ));
     }
-    let cdt = item.ts.min(now);
-    let result = match &item.kind {
+    let cdt = item.ts().min(now);
+    let result = match item.kind() {
         ActionType::PageView => data::<PageView>(item).map(|pv| {
             let mut q = Query::new(ctx, &pv.reference, cdt);
             q.pair(
@@ -101,9 +101,9 @@ pub(super) fn visitor_id(reference: &Ref) -> String {
     hex::encode(&digest[..8])
 }
 
-fn data<T: DeserializeOwned>(item: &Item) -> Result<T, String> {
-    serde_json::from_str(item.data.get())
-        .map_err(|e| format!("data of {} does not match the contract: {e}", item.kind))
+fn data<T: DeserializeOwned>(item: &ReceivedItem) -> Result<T, String> {
+    serde_json::from_str(item.data())
+        .map_err(|e| format!("data of {} does not match the contract: {e}", item.kind()))
 }
 
 /// A cart update carries the whole cart: Matomo marks items missing from it as removed.
@@ -168,23 +168,11 @@ mod tests {
 
     use std::collections::{BTreeMap, HashMap};
 
-    use protocol::{Action, ItemId};
+    use protocol::Action;
     use serde_json::Value;
-    use serde_json::value::RawValue;
 
     use super::*;
-    use crate::sink::analytics::lines::fixtures::{order, ticket, voucher};
-
-    const NOW_MS: i64 = 1_700_000_000_000;
-
-    fn item(action: &Action, age_ms: i64) -> Item {
-        Item {
-            id: ItemId::new(1, 0),
-            ts: Timestamp::from_unix_ms(NOW_MS - age_ms),
-            kind: action.action_type(),
-            data: RawValue::from_string(action.data_json()).unwrap(),
-        }
-    }
+    use crate::sink::analytics::lines::fixtures::{NOW_MS, item, item_of, order, ticket, voucher};
 
     fn map_with(action: &Action, age_ms: i64, authenticated: bool) -> Mapped {
         let base = reqwest::Url::parse("https://webshop.invalid").unwrap();
@@ -328,14 +316,11 @@ mod tests {
         assert!(!q.contains("uid="));
         assert!(q.contains("_id="));
 
-        let mut unknown = item(
-            &Action::CheckoutStart(OrderAction {
-                order: order(vec![], vec![]),
-                reference: r(),
-            }),
-            0,
-        );
-        unknown.kind = ActionType::Other("webshop:later".into());
+        let start = Action::CheckoutStart(OrderAction {
+            order: order(vec![], vec![]),
+            reference: r(),
+        });
+        let unknown = item_of("webshop:later", &start.data_json(), 0);
         let base = reqwest::Url::parse("https://webshop.invalid").unwrap();
         let ctx = Context {
             idsite: 1,

@@ -60,22 +60,21 @@ impl MatomoSink {
         };
         let mut rejections = Vec::new();
         let mut requests: Vec<(ItemId, String)> = Vec::new();
-        for received in batch {
-            let item = &received.item;
-            if self.delivered.contains(&item.id) {
+        for item in batch {
+            if self.delivered.contains(&item.id()) {
                 continue;
             }
             match mapping::map_item(item, ctx, now) {
                 Mapped::Skip => {}
                 Mapped::Reject(reason) => rejections.push(Rejection {
-                    id: item.id,
+                    id: item.id(),
                     reason,
                 }),
-                Mapped::Request(query) => requests.push((item.id, query)),
+                Mapped::Request(query) => requests.push((item.id(), query)),
             }
         }
 
-        let mut delivered_any = batch.iter().any(|r| self.delivered.contains(&r.item.id));
+        let mut delivered_any = batch.iter().any(|r| self.delivered.contains(&r.id()));
         let mut refusal = None;
         for chunk in requests.chunks(MAX_REQUESTS_PER_POST) {
             match self.post(chunk).await {
