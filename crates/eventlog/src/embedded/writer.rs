@@ -410,10 +410,14 @@ fn append_one(
         // The one serialization of this item: stored (without its id, which is the key)
         // and cached as it is.
         let json = item_json(id, item.ts, &item.kind, &item.data);
-        let head = format!(r#"{{"id":"{id}""#);
-        let rest = json.strip_prefix(&head).ok_or_else(|| {
-            Error::Corrupt(format!("item JSON does not start with its id: {json}"))
-        })?;
+        // It starts with `{"id":"<ms>-<seq>"`, and an id holds no comma.
+        let rest = json
+            .find(',')
+            .filter(|_| json.starts_with(r#"{"id":""#))
+            .map(|comma| &json[comma..])
+            .ok_or_else(|| {
+                Error::Corrupt(format!("item JSON does not start with its id: {json}"))
+            })?;
         let (dict, body) = codec.store(rest.as_bytes());
         insert.execute(params![
             account,
