@@ -21,8 +21,8 @@ use protocol::{AccountName, ItemId};
 use crate::item::PageCollector;
 use crate::store::{Bounds, Scan, Scanned};
 
-/// Chunks smaller than this take the next append's items in (by copying them into a
-/// new buffer), so a page is a few large slices and not hundreds of small ones.
+/// Chunks smaller than this are joined with later ones (see [`Cache::appended`]), so a
+/// page is a few large slices and not hundreds of small ones.
 const MERGE_BELOW: usize = 128 * 1024;
 /// Ids kept per account of those at or after the horizon: as the horizon moves on, the
 /// oldest retained id is the first of them still at or after it.
