@@ -29,9 +29,28 @@ impl PartialEq for Item {
 /// item is appended and its id is known; pages then splice these bytes without parsing
 /// them again. `data` must already be valid JSON.
 pub fn item_json(id: ItemId, ts: Timestamp, kind: &str, data: &str) -> String {
-    let kind = serde_json::to_string(kind)
-        .unwrap_or_else(|e| unreachable!("a string always serializes: {e}"));
-    format!(r#"{{"id":"{id}","ts":"{ts}","type":{kind},"data":{data}}}"#)
+    use std::fmt::Write;
+    // The id, `ts` and the punctuation take under 80 bytes: one allocation.
+    let mut out = String::with_capacity(80 + kind.len() + data.len());
+    // Writing to a String cannot fail.
+    let _ = write!(out, r#"{{"id":"{id}","ts":"{ts}","type":"#);
+    if kind
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        // Type names are plain ASCII: nothing to escape.
+        out.push('"');
+        out.push_str(kind);
+        out.push('"');
+    } else {
+        let quoted = serde_json::to_string(kind)
+            .unwrap_or_else(|e| unreachable!("a string always serializes: {e}"));
+        out.push_str(&quoted);
+    }
+    out.push_str(r#","data":"#);
+    out.push_str(data);
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -52,6 +71,17 @@ mod tests {
         assert_eq!(item.id, id);
         assert_eq!(item.kind, ActionType::PageView);
         assert_eq!(serde_json::to_string(&item).unwrap(), text);
+    }
+
+    #[test]
+    fn a_type_that_needs_escapes_is_escaped() {
+        let id = ItemId::new(1, 0);
+        let ts = Timestamp::from_unix_ms(0);
+        for kind in ["webshop:a\"b", "webshop:a\\b", "webshop:\u{1}", "webshop:é"] {
+            let text = item_json(id, ts, kind, "{}");
+            let item: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(item["type"], kind);
+        }
     }
 
     #[test]

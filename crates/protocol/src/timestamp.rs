@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A moment in UTC with millisecond precision. It is written with whole seconds, as the
@@ -50,7 +50,23 @@ impl From<DateTime<Utc>> for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_datetime().format(FORMAT))
+        let dt = self.to_datetime();
+        // Every item is written with its `ts`: the fields one by one, without parsing
+        // the format string each time. Years of other than four digits take the format
+        // string's sign and width.
+        if !(0..=9999).contains(&dt.year()) {
+            return write!(f, "{}", dt.format(FORMAT));
+        }
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            dt.year(),
+            dt.month(),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        )
     }
 }
 
@@ -234,6 +250,29 @@ mod tests {
         }
         // A leap second is left to the format string.
         assert!("2016-12-31T23:59:60".parse::<Timestamp>().is_ok());
+    }
+
+    #[test]
+    fn writes_as_the_format_string_does() {
+        for ms in [
+            i64::MIN,
+            -62_167_219_200_001,
+            -62_167_219_200_000,
+            -1,
+            0,
+            951_782_400_000,
+            BASE_MS + 999,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MAX,
+        ] {
+            let ts = Timestamp::from_unix_ms(ms);
+            assert_eq!(
+                ts.to_string(),
+                ts.to_datetime().format(FORMAT).to_string(),
+                "{ms}"
+            );
+        }
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub(crate) enum RelayError {
 }
 
 /// Relays until the outbox is empty. Returns how many rows were appended.
+///
+/// A batch shorter than [`BATCH`] held every row committed when it was read, so the
+/// pass ends there instead of reading the outbox once more to find it empty: a row
+/// committed since has signalled the relay, which then passes again.
 pub(crate) async fn relay_all(app: &App) -> Result<usize, RelayError> {
     let mut appended = 0;
     loop {
@@ -78,9 +82,14 @@ pub(crate) async fn relay_all(app: &App) -> Result<usize, RelayError> {
         if rows.is_empty() {
             return Ok(appended);
         }
+        let full = rows.len() >= BATCH;
         let ids = rows.iter().map(|r| r.id).collect();
         appended += relay_batch(app, rows).await?;
         app.shop.outbox_delete(ids).await?;
+        if !full {
+            record_lag(app, None);
+            return Ok(appended);
+        }
     }
 }
 

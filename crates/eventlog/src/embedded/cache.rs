@@ -21,8 +21,8 @@ use protocol::{AccountName, ItemId};
 use crate::item::PageCollector;
 use crate::store::{Bounds, Scan, Scanned};
 
-/// Chunks smaller than this take the next append's items in (by copying them into a
-/// new buffer), so a page is a few large slices and not hundreds of small ones.
+/// Chunks smaller than this are joined with later ones (see [`Cache::appended`]), so a
+/// page is a few large slices and not hundreds of small ones.
 const MERGE_BELOW: usize = 128 * 1024;
 /// Ids kept per account of those at or after the horizon: as the horizon moves on, the
 /// oldest retained id is the first of them still at or after it.
@@ -188,7 +188,7 @@ impl Cache {
         if !tail.chunks.is_empty() {
             return;
         }
-        let chunk = chunk_of(Vec::new(), Vec::new(), items);
+        let chunk = chunk_of(items);
         state.bytes += chunk.body.len();
         tail.covered_from = first;
         tail.chunks.push_back(Arc::new(chunk));
@@ -222,22 +222,30 @@ impl Cache {
                 edge.complete = false;
             }
         }
-        let merge = tail
+        // The new items become a chunk of their own, which then takes in the small
+        // chunks before it that are no larger than itself, binary-counter style: an item
+        // is copied a few times at most (not once per later append, as when every append
+        // went into the last chunk), and an account's tail has a few small chunks at most.
+        let mut chunk = chunk_of(appended.items);
+        let mut merged = false;
+        while tail
             .chunks
             .back()
-            .filter(|c| c.body.len() < MERGE_BELOW)
-            .cloned();
-        let (body, entries) = match &merge {
-            Some(last) => {
-                tail.chunks.pop_back();
-                state.bytes -= last.body.len();
-                (last.body.to_vec(), last.entries.clone())
-            }
-            None => (Vec::new(), Vec::new()),
-        };
-        let chunk = Arc::new(chunk_of(body, entries, appended.items));
+            .is_some_and(|c| c.body.len() < MERGE_BELOW && c.body.len() <= chunk.body.len())
+        {
+            let Some(last) = tail.chunks.pop_back() else {
+                break;
+            };
+            state.bytes -= last.body.len();
+            chunk = joined(last, chunk);
+            merged = true;
+        }
+        let chunk = Arc::new(chunk);
         state.bytes += chunk.body.len();
-        if merge.is_none() {
+        // The eviction queue names each chunk's start: a chunk that took in earlier ones
+        // starts where the earliest did, already named. (The start of a chunk taken in
+        // stays in the queue naming nothing, and eviction passes over it.)
+        if !merged {
             state.order.push_back((appended.account, first));
         }
         tail.chunks.push_back(chunk);
@@ -340,14 +348,41 @@ impl Cache {
     }
 }
 
-/// A chunk of the items of `body` and `entries` followed by `items`.
-fn chunk_of(
-    mut body: Vec<u8>,
-    mut entries: Vec<(ItemId, Arc<str>, u32, u32)>,
-    items: Vec<CachedItem>,
-) -> Chunk {
-    let added: usize = items.iter().map(|i| i.json.len() + 1).sum();
-    body.reserve(added);
+/// The chunk of `earlier`'s items followed by `later`'s.
+fn joined(earlier: Arc<Chunk>, later: Chunk) -> Chunk {
+    // A reader may still hold the earlier chunk (a page being built): then copy it.
+    let Chunk { body, entries } = Arc::try_unwrap(earlier).unwrap_or_else(|shared| Chunk {
+        body: shared.body.clone(),
+        entries: shared.entries.clone(),
+    });
+    let mut joined = Vec::with_capacity(body.len() + 1 + later.body.len());
+    joined.extend_from_slice(&body);
+    let offset = if joined.is_empty() {
+        0
+    } else {
+        joined.push(b',');
+        as_u32(joined.len())
+    };
+    joined.extend_from_slice(&later.body);
+    let mut all = entries;
+    all.reserve(later.entries.len());
+    all.extend(
+        later
+            .entries
+            .into_iter()
+            .map(|(id, kind, start, end)| (id, kind, start + offset, end + offset)),
+    );
+    Chunk {
+        body: Bytes::from(joined),
+        entries: all,
+    }
+}
+
+/// A chunk of `items`.
+fn chunk_of(items: Vec<CachedItem>) -> Chunk {
+    let size: usize = items.iter().map(|i| i.json.len() + 1).sum();
+    let mut body = Vec::with_capacity(size);
+    let mut entries = Vec::with_capacity(items.len());
     for item in items {
         if !body.is_empty() {
             body.push(b',');
@@ -390,7 +425,111 @@ fn page_from(chunks: &[Arc<Chunk>], scan: &Scan, bounds: Bounds) -> Scanned {
 }
 
 fn as_u32(n: usize) -> u32 {
-    // A chunk grows past MERGE_BELOW only by one append, which a transaction bounds far
-    // below 4 GiB.
+    // A chunk grows past MERGE_BELOW only by joining one no larger than itself, and an
+    // append is bounded by a transaction far below 4 GiB.
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(n: u64, size: usize) -> CachedItem {
+        CachedItem {
+            id: ItemId::new(1_000 + n, 0),
+            kind: Arc::from("webshop:pageview"),
+            json: Bytes::from(format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(size))),
+        }
+    }
+
+    /// Appends `items` after `previous`; returns the new last id.
+    fn append(
+        cache: &Cache,
+        account: &AccountName,
+        previous: Option<ItemId>,
+        items: Vec<CachedItem>,
+    ) -> Option<ItemId> {
+        let last = items.last().map(|i| i.id).or(previous);
+        cache.appended(Appended {
+            account: account.clone(),
+            previous,
+            items,
+        });
+        last
+    }
+
+    /// Appends of every size, one item or many, leave each account's items in order,
+    /// each entry naming exactly its item's bytes, in few chunks.
+    #[test]
+    fn appends_keep_every_item_addressable_in_few_chunks() {
+        let cache = Cache::new(usize::MAX);
+        let account = AccountName::parse("demo").unwrap();
+        let mut all = Vec::new();
+        let mut previous = None;
+        let mut n = 0;
+        for round in 0..600u64 {
+            let count = if round % 50 == 49 { 40 } else { 1 };
+            let items: Vec<CachedItem> = (0..count)
+                .map(|_| {
+                    n += 1;
+                    item(n, 300 + (n as usize % 7) * 100)
+                })
+                .collect();
+            all.extend(items.iter().map(|i| (i.id, i.json.clone())));
+            previous = append(&cache, &account, previous, items);
+        }
+        let state = cache.lock();
+        let tail = &state.accounts[&account];
+        let found: Vec<(ItemId, Bytes)> = tail
+            .chunks
+            .iter()
+            .flat_map(|c| {
+                c.entries
+                    .iter()
+                    .map(|(id, _, start, end)| (*id, c.body.slice(*start as usize..*end as usize)))
+            })
+            .collect();
+        assert_eq!(found, all);
+        for chunk in &tail.chunks {
+            let joined: Vec<&[u8]> = chunk
+                .entries
+                .iter()
+                .map(|(_, _, s, e)| &chunk.body[*s as usize..*e as usize])
+                .collect();
+            assert_eq!(chunk.body, joined.join(&b","[..]));
+        }
+        let bytes: usize = tail.chunks.iter().map(|c| c.body.len()).sum();
+        assert_eq!(state.bytes, bytes);
+        // Full chunks of about MERGE_BELOW, and a binary counter's worth of small ones.
+        let full = bytes / MERGE_BELOW + 1;
+        assert!(
+            tail.chunks.len() <= full + 12,
+            "{} chunks for {bytes} bytes",
+            tail.chunks.len()
+        );
+    }
+
+    /// Eviction still finds every chunk's start in its queue after chunks were joined.
+    #[test]
+    fn eviction_keeps_the_budget_after_joins() {
+        let budget = 2 * MERGE_BELOW;
+        let cache = Cache::new(budget);
+        let account = AccountName::parse("demo").unwrap();
+        let mut previous = None;
+        for n in 0..3_000u64 {
+            previous = append(&cache, &account, previous, vec![item(n, 500)]);
+        }
+        let state = cache.lock();
+        assert!(state.bytes <= budget, "{} bytes cached", state.bytes);
+        let tail = &state.accounts[&account];
+        let first = tail.chunks.front().and_then(|c| c.first()).unwrap();
+        assert_eq!(tail.covered_from, first);
+        assert_eq!(
+            tail.chunks
+                .back()
+                .and_then(|c| c.entries.last())
+                .map(|e| e.0),
+            previous
+        );
+    }
 }

@@ -288,6 +288,12 @@ fn commit_group(conn: &mut Connection, cx: &mut Context, group: Vec<AppendJob>) 
                 reply(cx, job, result);
             }
         }
+        Err(e) if group.len() == 1 => {
+            // A job alone already had its own transaction.
+            if let Some(job) = group.into_iter().next() {
+                reply(cx, job, Err(e));
+            }
+        }
         Err(_) => {
             // The shared transaction failed as a whole (at commit, say). Retry each job
             // alone so every caller gets its own answer and one bad job fails no other.
@@ -339,6 +345,13 @@ fn append_group(
     // IMMEDIATE takes the write lock up front: should a second process open the same file,
     // the last id read below is still the last one when the new ids commit.
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // One job alone (the relay is usually the only appender) needs no savepoint: if it
+    // fails, the transaction is rolled back, and its error is the group's.
+    if let [job] = group {
+        let committed = append_one(&tx, now_ms, codec, job)?;
+        tx.commit()?;
+        return Ok(vec![Ok(committed)]);
+    }
     let mut results = Vec::with_capacity(group.len());
     for job in group {
         let sp = tx.savepoint()?;
@@ -397,10 +410,14 @@ fn append_one(
         // The one serialization of this item: stored (without its id, which is the key)
         // and cached as it is.
         let json = item_json(id, item.ts, &item.kind, &item.data);
-        let head = format!(r#"{{"id":"{id}""#);
-        let rest = json.strip_prefix(&head).ok_or_else(|| {
-            Error::Corrupt(format!("item JSON does not start with its id: {json}"))
-        })?;
+        // It starts with `{"id":"<ms>-<seq>"`, and an id holds no comma.
+        let rest = json
+            .find(',')
+            .filter(|_| json.starts_with(r#"{"id":""#))
+            .map(|comma| &json[comma..])
+            .ok_or_else(|| {
+                Error::Corrupt(format!("item JSON does not start with its id: {json}"))
+            })?;
         let (dict, body) = codec.store(rest.as_bytes());
         insert.execute(params![
             account,

@@ -26,6 +26,9 @@ use crate::storage::Tx;
 
 pub(crate) const FILE_NAME: &str = "shop.sqlite";
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
+
 /// The schema, in order. A store records how many it has applied in `user_version`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_accounts_and_keys.sql"),
@@ -77,6 +80,10 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").db()?;
         conn.pragma_update(None, "foreign_keys", "ON").db()?;
         conn.busy_timeout(Duration::from_secs(5)).db()?;
+        // Every statement the shop and the outbox run, with room to spare: rusqlite's
+        // default of 16 is fewer than a tracked action cycles through, and a cache that
+        // evicts in a cycle parses every statement again.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
