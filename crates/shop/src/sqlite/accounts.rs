@@ -33,7 +33,6 @@ impl AccountTx for SqliteTx<'_> {
         now_s: i64,
     ) -> Result<Option<AccountRow>, Error> {
         let inserted = self
-            .conn
             .execute(
                 "INSERT INTO accounts (name, created_at) VALUES (?1, ?2)
                  ON CONFLICT (name) DO NOTHING",
@@ -56,19 +55,18 @@ impl AccountTx for SqliteTx<'_> {
         pair: &KeyPair,
         now_s: i64,
     ) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO keys (accesskey, account_id, kind, secretkey, created_at)
+        self.execute(
+            "INSERT INTO keys (accesskey, account_id, kind, secretkey, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    pair.accesskey,
-                    account.0,
-                    kind.as_str(),
-                    pair.secretkey.expose(),
-                    now_s
-                ],
-            )
-            .db()?;
+            params![
+                pair.accesskey,
+                account.0,
+                kind.as_str(),
+                pair.secretkey.expose(),
+                now_s
+            ],
+        )
+        .db()?;
         Ok(())
     }
 

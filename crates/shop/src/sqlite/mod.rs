@@ -35,6 +35,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_shop_pages.sql"),
 ];
 
+/// Statements kept prepared per connection: more than this backend has (about 70), so
+/// none is ever parsed twice on one connection.
+const STATEMENT_CACHE: usize = 128;
+
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -47,6 +51,22 @@ pub(crate) struct SqliteTx<'c> {
 }
 
 impl SqliteTx<'_> {
+    /// Runs one statement from the connection's statement cache: every statement of this
+    /// backend is fixed text, so each is parsed once per connection.
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// The first row of a cached statement, read by `map`.
+    fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, map)
+    }
+
     /// Every row `sql` returns, each read by `map`.
     fn all<T>(
         &self,
@@ -77,6 +97,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").db()?;
         conn.pragma_update(None, "foreign_keys", "ON").db()?;
         conn.busy_timeout(Duration::from_secs(5)).db()?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
