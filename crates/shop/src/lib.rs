@@ -30,7 +30,7 @@ pub use demo::{
 };
 pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
-pub use open::ShopBackend;
+pub use open::{ShopBackend, ShopSync};
 pub use order::{
     CheckoutDetails, CustomerInfo, ExpiryReport, FieldError, MAX_NAME_CHARS, MAX_PRODUCTS,
     MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, OrderStatus, OrderView, PaymentOutcome,
