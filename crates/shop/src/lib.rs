@@ -19,6 +19,7 @@ mod session;
 mod sqlite;
 mod storage;
 mod store;
+mod visit;
 
 pub use catalog::{
     Catalog, CatalogError, CatalogEvent, DeliveryScenario, EventInfo, EventOffer, EventTime,
@@ -43,3 +44,4 @@ pub use session::{
     WidgetParams, WidgetSettings,
 };
 pub use store::{Account, ShopStore};
+pub use visit::{ShopCatalog, Visit};

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use protocol::AccountName;
 
+use crate::catalog::cache::CatalogCache;
 use crate::open::{Backend, ShopBackend};
 use crate::storage::{AccountId, Tx};
 use crate::{Error, KeyKind, KeyPair, StoredKey};
@@ -23,6 +24,7 @@ pub struct ShopStore {
     pub(crate) outbox_signal: Arc<tokio::sync::Notify>,
     /// How long an open order holds its seats.
     pub(crate) reservation: Duration,
+    pub(crate) catalogs: Arc<CatalogCache>,
 }
 
 impl ShopStore {
@@ -45,6 +47,7 @@ impl ShopStore {
             backend,
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
             reservation: Self::DEFAULT_RESERVATION,
+            catalogs: Arc::new(CatalogCache::default()),
         })
     }
 

@@ -112,7 +112,7 @@ impl ShopStore {
     }
 }
 
-fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
+pub(crate) fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
     let customer = match order.customer {
         Some(id) => tx.customer(id)?,
         None => None,

@@ -146,7 +146,7 @@ impl ShopStore {
     }
 }
 
-fn session(row: SessionRow, account: AccountName) -> Session {
+pub(crate) fn session(row: SessionRow, account: AccountName) -> Session {
     Session {
         id: row.id,
         account,
