@@ -81,6 +81,16 @@ impl ShopStore {
         self.backend.read(f).await
     }
 
+    /// A short read of a few rows by their keys (what a page needs): see
+    /// [`Backend::read_quick`].
+    pub(crate) async fn read_quick<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
+    {
+        self.backend.read_quick(f).await
+    }
+
     pub async fn create_account(&self, name: &AccountName) -> Result<Account, Error> {
         let name = name.clone();
         self.transact(move |tx| match tx.insert_account(&name, now_unix())? {
@@ -92,7 +102,7 @@ impl ShopStore {
 
     pub async fn account(&self, name: &AccountName) -> Result<Option<Account>, Error> {
         let name = name.clone();
-        self.read(move |tx| Ok(tx.account(&name)?.map(|row| Account { name: row.name })))
+        self.read_quick(move |tx| Ok(tx.account(&name)?.map(|row| Account { name: row.name })))
             .await
     }
 
@@ -155,7 +165,7 @@ impl ShopStore {
     /// Looks a key up by its access key.
     pub async fn find_key(&self, accesskey: &str) -> Result<Option<StoredKey>, Error> {
         let accesskey = accesskey.to_owned();
-        self.read(move |tx| tx.find_key(&accesskey)).await
+        self.read_quick(move |tx| tx.find_key(&accesskey)).await
     }
 }
 

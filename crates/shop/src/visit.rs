@@ -77,7 +77,7 @@ impl ShopStore {
         let name = account.clone();
         let session_id = session_id.to_owned();
         let catalogs = Arc::clone(&self.catalogs);
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };

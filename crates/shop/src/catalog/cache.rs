@@ -8,6 +8,9 @@
 //! server, or another server on the same PostgreSQL database) is seen by the next
 //! request. Seats are not cached: they change with every order and are read fresh.
 //!
+//! A miss (once per import and process) reads the whole catalog, in the snapshot that
+//! asked for it.
+//!
 //! The cache is filled only from committed snapshots ([`ShopStore::read`]): a write
 //! transaction may see a catalog that its commit never makes real (SQLite's group commit
 //! runs several closures in one transaction), so it reads the store directly on a miss.

@@ -89,7 +89,7 @@ impl ShopStore {
     ) -> Result<Option<EventOffer>, Error> {
         let name = account.clone();
         let catalogs = Arc::clone(&self.catalogs);
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
@@ -135,7 +135,7 @@ impl ShopStore {
         requested: Option<NumId>,
     ) -> Result<Option<NumId>, Error> {
         let name = account.clone();
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
@@ -177,7 +177,7 @@ impl ShopStore {
     ) -> Result<Option<Arc<CachedCatalog>>, Error> {
         let name = account.clone();
         let catalogs = Arc::clone(&self.catalogs);
-        self.read(move |tx| match tx.account(&name)? {
+        self.read_quick(move |tx| match tx.account(&name)? {
             Some(account) => catalogs.get(tx, &account, true).map(Some),
             None => Ok(None),
         })

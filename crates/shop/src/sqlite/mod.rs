@@ -129,6 +129,14 @@ impl SqliteStore {
         self.writer.transact(f).await
     }
 
+    /// Runs `f` over one snapshot on a read connection, on the calling thread.
+    pub(crate) fn read_here<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.readers.run(f)
+    }
+
     /// Runs `f` over one snapshot on a read connection, on the blocking pool.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
