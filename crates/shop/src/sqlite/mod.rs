@@ -129,12 +129,14 @@ impl SqliteStore {
         self.writer.transact(f).await
     }
 
-    /// Runs `f` over one snapshot on a read connection, on the calling thread.
+    /// Runs `f` over one snapshot on a read connection, on the calling thread. A panic
+    /// in `f` is an error, as it is on the blocking pool; its connection is dropped.
     pub(crate) fn read_here<T>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.readers.run(f)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.readers.run(f)))
+            .unwrap_or_else(|_| Err(Error::Store("a shop read panicked".into())))
     }
 
     /// Runs `f` over one snapshot on a read connection, on the blocking pool.

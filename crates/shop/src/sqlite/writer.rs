@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_closure_fails_alone_and_the_writer_goes_on() {
+    async fn a_panicking_closure_fails_alone_and_the_store_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), ShopSync::Normal)
             .await
@@ -241,5 +241,15 @@ mod tests {
             .await
             .unwrap();
         assert!(one.is_none() && two.is_some());
+
+        // A read on the calling thread that panics is an error too, and reads go on.
+        let read = store.read_here(|_| -> Result<(), Error> { panic!("a read went wrong") });
+        assert!(read.is_err());
+        assert!(
+            store
+                .read_here(|tx| tx.account(&name(2)))
+                .unwrap()
+                .is_some()
+        );
     }
 }
