@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eventlog::{KeyPrefix, RedisUrl};
 use protocol::AccountName;
-use shop::{DatabaseUrl, ShopBackend};
+use shop::{DatabaseUrl, ShopBackend, ShopSync};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,9 +63,7 @@ impl Cli {
                 url: url.clone(),
                 pool_size: self.database_pool_size,
             },
-            None => ShopBackend::Sqlite {
-                dir: self.data_dir.clone(),
-            },
+            None => ShopBackend::from(self.data_dir.clone()),
         }
     }
 }
@@ -217,6 +215,18 @@ pub(crate) struct ServeArgs {
     /// Run `demo init` first and print ready-to-use commands.
     #[arg(long)]
     pub(crate) demo: bool,
+    /// How the SQLite shop store syncs a commit to disk before the change is answered:
+    /// `full` (an answered change survives a crash of the process and a power cut) or
+    /// `normal` (WAL with synchronous=NORMAL: it survives a crash of the process, kill -9
+    /// included, but a power cut or an operating system crash may lose the changes of
+    /// the last moments). PostgreSQL keeps its own server's settings.
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "full",
+        env = "TICKETSTREAM_SHOP_SYNC"
+    )]
+    pub(crate) shop_sync: ShopSync,
     /// How long an unpaid order holds its seats.
     #[arg(long, default_value = "15m", value_parser = parse_duration, env = "TICKETSTREAM_RESERVATION")]
     pub(crate) reservation: Duration,

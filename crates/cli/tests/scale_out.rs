@@ -14,11 +14,11 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::tally::{Counts, as_counts, count, last_json_line, mismatches, read_stream};
-use common::{BIN, Process};
-use protocol::{AccountName, ItemId};
+use common::tally::{
+    Counts, as_counts, assert_seats_consistent, assert_stream_holds, last_json_line, read_stream,
+};
+use common::{BIN, Process, serve_on, wait_until};
 use serde_json::Value;
 use shop::{DatabaseUrl, ShopBackend, ShopStore};
 use testsupport::{TestDatabase, TestRedis, free_port};
@@ -43,16 +43,7 @@ impl Shared {
     }
 
     fn serve(&self, data_dir: &Path, port: u16) -> Process {
-        let child = self
-            .command(data_dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            // Every simulated shopper comes from 127.0.0.1: lift the per-address limit.
-            .args(["--page-rate", "100000"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Process(child)
+        serve_on(self.command(data_dir), port)
     }
 
     fn loadgen(&self, data_dir: &Path, port: u16, seed: u64) -> Child {
@@ -81,14 +72,6 @@ async fn readyz(port: u16) -> Option<(u16, String)> {
         .ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().await.ok()?))
-}
-
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn ready(port: u16) -> bool {
@@ -219,27 +202,6 @@ async fn three_processes_share_the_stores_and_lose_nothing_when_one_is_killed() 
         streams.iter().all(|s| s == items),
         "the processes serve one stream"
     );
-    let ids: Vec<ItemId> = items
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        ids.windows(2).all(|w| w[0] < w[1]),
-        "ids are strictly ascending"
-    );
-    let (stream, without_ref) = count(items);
-    assert_eq!(without_ref, 0, "untracked shoppers were recorded");
-    let problems = mismatches(&stream, &acknowledged, &uncertain);
-    assert!(problems.is_empty(), "{problems:#?}");
-
-    // No seat is oversold, and the counters agree with the orders.
-    let counts = shop
-        .seat_counts(&AccountName::parse("demo").unwrap())
-        .await
-        .unwrap();
-    assert!(!counts.is_empty());
-    for c in counts {
-        assert_eq!(c.taken, c.held, "{c:?}");
-        assert!(c.taken <= i64::from(c.capacity), "{c:?}");
-    }
+    assert_stream_holds(items, &acknowledged, &uncertain);
+    assert_seats_consistent(&shop).await;
 }

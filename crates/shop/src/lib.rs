@@ -19,6 +19,7 @@ mod session;
 mod sqlite;
 mod storage;
 mod store;
+mod visit;
 
 pub use catalog::{
     Catalog, CatalogError, CatalogEvent, DeliveryScenario, EventInfo, EventOffer, EventTime,
@@ -30,7 +31,7 @@ pub use demo::{
 };
 pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
-pub use open::ShopBackend;
+pub use open::{ShopBackend, ShopSync};
 pub use order::{
     CheckoutDetails, CustomerInfo, ExpiryReport, FieldError, MAX_NAME_CHARS, MAX_PRODUCTS,
     MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, OrderStatus, OrderView, PaymentOutcome,
@@ -43,3 +44,4 @@ pub use session::{
     WidgetParams, WidgetSettings,
 };
 pub use store::{Account, ShopStore};
+pub use visit::{ShopCatalog, Visit};

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use protocol::AccountName;
 
+use crate::catalog::cache::CatalogCache;
 use crate::open::{Backend, ShopBackend};
 use crate::storage::{AccountId, Tx};
 use crate::{Error, KeyKind, KeyPair, StoredKey};
@@ -23,6 +24,7 @@ pub struct ShopStore {
     pub(crate) outbox_signal: Arc<tokio::sync::Notify>,
     /// How long an open order holds its seats.
     pub(crate) reservation: Duration,
+    pub(crate) catalogs: Arc<CatalogCache>,
 }
 
 impl ShopStore {
@@ -45,6 +47,7 @@ impl ShopStore {
             backend,
             outbox_signal: Arc::new(tokio::sync::Notify::new()),
             reservation: Self::DEFAULT_RESERVATION,
+            catalogs: Arc::new(CatalogCache::default()),
         })
     }
 
@@ -78,6 +81,16 @@ impl ShopStore {
         self.backend.read(f).await
     }
 
+    /// A short read of a few rows by their keys (what a page needs): see
+    /// [`Backend::read_quick`].
+    pub(crate) async fn read_quick<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
+    {
+        self.backend.read_quick(f).await
+    }
+
     pub async fn create_account(&self, name: &AccountName) -> Result<Account, Error> {
         let name = name.clone();
         self.transact(move |tx| match tx.insert_account(&name, now_unix())? {
@@ -89,7 +102,7 @@ impl ShopStore {
 
     pub async fn account(&self, name: &AccountName) -> Result<Option<Account>, Error> {
         let name = name.clone();
-        self.read(move |tx| Ok(tx.account(&name)?.map(|row| Account { name: row.name })))
+        self.read_quick(move |tx| Ok(tx.account(&name)?.map(|row| Account { name: row.name })))
             .await
     }
 
@@ -152,7 +165,7 @@ impl ShopStore {
     /// Looks a key up by its access key.
     pub async fn find_key(&self, accesskey: &str) -> Result<Option<StoredKey>, Error> {
         let accesskey = accesskey.to_owned();
-        self.read(move |tx| tx.find_key(&accesskey)).await
+        self.read_quick(move |tx| tx.find_key(&accesskey)).await
     }
 }
 

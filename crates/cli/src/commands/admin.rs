@@ -14,7 +14,7 @@ use crate::cli::{AccountCommand, DemoCommand, KeysCommand};
 pub(crate) async fn open_shop(backend: &ShopBackend) -> anyhow::Result<ShopStore> {
     let opened = ShopStore::open(backend.clone()).await;
     match backend {
-        ShopBackend::Sqlite { dir } => {
+        ShopBackend::Sqlite { dir, .. } => {
             opened.with_context(|| format!("opening the shop store in {}", dir.display()))
         }
         // The error names the URL itself.

@@ -20,6 +20,7 @@ pub(crate) async fn run(
     shop_backend: &ShopBackend,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    let shop_backend = &shop_backend.clone().with_sync(args.shop_sync);
     // One server per data directory: the SQLite store and the embedded log each belong to
     // one process. With PostgreSQL and Redis nothing lives there, and any number of
     // servers share the stores.

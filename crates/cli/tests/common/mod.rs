@@ -32,6 +32,31 @@ impl Drop for Process {
     }
 }
 
+/// `command` (the binary with its global options) as `serve` on 127.0.0.1:`port`, with
+/// the per-address page limit lifted: every simulated shopper comes from 127.0.0.1.
+pub(crate) fn serve_on(mut command: Command, port: u16) -> Process {
+    let child = command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--page-rate", "100000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Process(child)
+}
+
+/// Waits (at most a minute) until `done`.
+pub(crate) async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// What `serve --demo` printed before serving.
 pub(crate) struct Printed {
     pub(crate) accesskey: String,

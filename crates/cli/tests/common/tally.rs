@@ -124,3 +124,34 @@ pub(crate) fn mismatches(
     }
     out
 }
+
+/// The stream of a load run that may have failed requests: ids strictly ascending, no
+/// untracked shopper in it, every acknowledged action there and at most the uncertain
+/// ones on top.
+pub(crate) fn assert_stream_holds(items: &[Value], acknowledged: &Counts, uncertain: &Counts) {
+    let ids: Vec<protocol::ItemId> = items
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids are strictly ascending"
+    );
+    let (stream, without_ref) = count(items);
+    assert_eq!(without_ref, 0, "untracked shoppers were recorded");
+    let problems = mismatches(&stream, acknowledged, uncertain);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// No seat of the demo account is oversold, and the counters agree with the orders.
+pub(crate) async fn assert_seats_consistent(shop: &shop::ShopStore) {
+    let counts = shop
+        .seat_counts(&protocol::AccountName::parse("demo").unwrap())
+        .await
+        .unwrap();
+    assert!(!counts.is_empty());
+    for c in counts {
+        assert_eq!(c.taken, c.held, "{c:?}");
+        assert!(c.taken <= i64::from(c.capacity), "{c:?}");
+    }
+}

@@ -60,13 +60,10 @@ impl Filled {
 }
 
 /// The open order with something in it, or where to go instead.
-async fn basket_order(
-    app: &App,
-    shopper: &Shopper,
-) -> Result<Result<OrderView, Response>, PageError> {
-    let order = match unpaid_order(app, shopper).await? {
+async fn basket_order(shopper: &Shopper) -> Result<Result<OrderView, Response>, PageError> {
+    let order = match unpaid_order(shopper) {
         Ok(order) => order,
-        Err(to_paid_order) => return Ok(Err(to_paid_order)),
+        Err(to_paid_order) => return Ok(Err(*to_paid_order)),
     };
     let expired = order
         .as_ref()
@@ -92,7 +89,7 @@ pub(crate) async fn checkout_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let order = match basket_order(&app, &shopper).await? {
+    let order = match basket_order(&shopper).await? {
         Ok(order) => order,
         Err(elsewhere) => return Ok(elsewhere),
     };
@@ -126,8 +123,7 @@ async fn render(
 ) -> Result<String, PageError> {
     let t = shopper.texts();
     let panels = shopper.session.settings.panels;
-    let (deliveries, payments) = app.shop.scenarios(&shopper.account).await?;
-    let organiser = app.shop.organiser(&shopper.account).await?;
+    let organiser = shopper.catalog.organiser();
     let catalog = catalog(app, shopper, &events_of(&order.state)).await?;
     let name_error = filled.error(&[FieldError::NameMissing, FieldError::NameTooLong]);
     let email_error = filled.error(&[FieldError::EmailInvalid]);
@@ -150,7 +146,7 @@ async fn render(
     let here = format!("{}/shop/checkout", shopper.base);
     let page = CheckoutPage {
         frame: shopper
-            .frame(app, t.step_details, Some(Step::Details), here)
+            .frame(t.step_details, Some(Step::Details), here)
             .await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
@@ -166,20 +162,30 @@ async fn render(
         email_error: email_error.map(|e| t.field_error(e)),
         show_delivery: panels.delivery,
         deliveries: choices(
-            deliveries.into_iter().map(|d| (d.id, d.name)).collect(),
+            shopper
+                .catalog
+                .deliveries()
+                .iter()
+                .map(|d| (d.id, d.name.clone()))
+                .collect(),
             filled.delivery,
             t.lang,
         ),
         delivery_error: delivery_error.map(|e| t.field_error(e)),
         show_payment: panels.payment,
         payments: choices(
-            payments.into_iter().map(|p| (p.id, p.name)).collect(),
+            shopper
+                .catalog
+                .payments()
+                .iter()
+                .map(|p| (p.id, p.name.clone()))
+                .collect(),
             filled.payment,
             t.lang,
         ),
         payment_error: payment_error.map(|e| t.field_error(e)),
-        terms_url: organiser.terms_url,
-        privacy_url: organiser.privacy_url,
+        terms_url: organiser.terms_url.clone(),
+        privacy_url: organiser.privacy_url.clone(),
     };
     Ok(page.render()?)
 }
@@ -191,12 +197,12 @@ pub(crate) async fn submit(
     ShopForm { shopper, form }: ShopForm<CheckoutForm>,
 ) -> Result<Response, PageError> {
     let back = format!("{}/shop/checkout", shopper.base);
-    let order = match basket_order(&app, &shopper).await? {
+    let order = match basket_order(&shopper).await? {
         Ok(order) => order,
         Err(elsewhere) => return Ok(elsewhere),
     };
     let panels = shopper.session.settings.panels;
-    let (deliveries, payments) = app.shop.scenarios(&shopper.account).await?;
+    let (deliveries, payments) = (shopper.catalog.deliveries(), shopper.catalog.payments());
     let mut filled = Filled {
         name: form.name.unwrap_or_default(),
         email: form.email.unwrap_or_default(),

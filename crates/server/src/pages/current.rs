@@ -17,20 +17,14 @@ use crate::App;
 /// detail page, because once an order is paid, going back to a page of it shows that
 /// order, never an empty basket. An expired order is returned as it is, so the page can
 /// say that the reservation ran out.
-pub(crate) async fn unpaid_order(
-    app: &App,
-    shopper: &Shopper,
-) -> Result<Result<Option<OrderView>, Response>, PageError> {
-    let order = app
-        .shop
-        .current_order(&shopper.account, &shopper.session.id)
-        .await?;
-    Ok(match order {
-        Some(o) if o.status == OrderStatus::Confirmed => {
-            Err(redirect(format!("{}/shop/order/{}", shopper.base, o.code)))
-        }
+pub(crate) fn unpaid_order(shopper: &Shopper) -> Result<Option<OrderView>, Box<Response>> {
+    match shopper.order.clone() {
+        Some(o) if o.status == OrderStatus::Confirmed => Err(Box::new(redirect(format!(
+            "{}/shop/order/{}",
+            shopper.base, o.code
+        )))),
         other => Ok(other),
-    })
+    }
 }
 
 /// The order while it is open.
@@ -54,20 +48,23 @@ pub(crate) fn events_of(order: &OrderState) -> Vec<NumId> {
     events
 }
 
-/// The catalog entries of `events` and the products, in the shop's current catalog.
+/// The catalog entries of `events` and the products, in the shop's current catalog: as
+/// the shopper's visit read them, and from the store for an event it did not read.
 pub(crate) async fn catalog(
     app: &App,
     shopper: &Shopper,
     events: &[NumId],
 ) -> Result<Catalog, PageError> {
     let mut catalog = Catalog {
-        products: app.shop.products(&shopper.account).await?,
+        products: shopper.catalog.products().to_vec(),
         ..Catalog::default()
     };
     for event in events {
-        if let Some(offer) = app.shop.event_offer(&shopper.account, *event).await? {
-            catalog.events.push(offer);
-        }
+        let offer = match shopper.catalog.offer(*event) {
+            Some(offer) => Some(offer),
+            None => app.shop.event_offer(&shopper.account, *event).await?,
+        };
+        catalog.events.extend(offer);
     }
     Ok(catalog)
 }

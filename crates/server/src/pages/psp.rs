@@ -55,7 +55,7 @@ pub(crate) async fn page(
     let here = format!("{}/psp/{token}", shopper.base);
     let page = PspPage {
         frame: shopper
-            .frame(&app, t.psp_title, Some(Step::Payment), here)
+            .frame(t.psp_title, Some(Step::Payment), here)
             .await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
@@ -149,7 +149,7 @@ pub(crate) async fn order_page(
     let step = confirmed.then_some(Step::Done);
     let title = format!("{} {}", t.order, view.code);
     let page = OrderPage {
-        frame: shopper.frame(&app, title, step, here).await?,
+        frame: shopper.frame(title, step, here).await?,
         code: &view.code,
         confirmed,
         expired: view.status == OrderStatus::Expired,

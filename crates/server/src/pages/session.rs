@@ -1,8 +1,8 @@
 //! The essential session cookie and the CSRF check of forms.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use protocol::{AccountName, Timestamp, constant_time_eq};
-use shop::Session;
+use protocol::{AccountName, NumId, Timestamp, constant_time_eq};
+use shop::{OrderView, Session, ShopCatalog};
 
 use super::error::{Missing, PageError};
 use super::i18n::Texts;
@@ -11,11 +11,16 @@ use crate::App;
 
 pub(crate) const COOKIE: &str = "ts_session";
 
-/// The shopper behind a request: the account of the URL and the session of the cookie.
+/// The shopper behind a request: the account of the URL and the session of the cookie,
+/// with the session's current order and the shop's catalog, all read in one snapshot
+/// (`ShopStore::visit`) when the request came in.
 #[derive(Debug)]
 pub(crate) struct Shopper {
     pub(crate) account: AccountName,
     pub(crate) session: Session,
+    /// The session's current order, whatever its status.
+    pub(crate) order: Option<OrderView>,
+    pub(crate) catalog: ShopCatalog,
     /// `/widgets/{account}`: where this account's pages live.
     pub(crate) base: String,
 }
@@ -29,12 +34,11 @@ impl Shopper {
     /// `here` (a path of this account's pages) and, for a page of the purchase, the step.
     pub(crate) async fn frame(
         &self,
-        app: &App,
         title: impl Into<String>,
         step: Option<Step>,
         here: String,
     ) -> Result<Frame, PageError> {
-        let organiser = app.shop.organiser(&self.account).await?.name;
+        let organiser = self.catalog.organiser().name.clone();
         let frame = Frame::new(self.texts(), title)
             .organiser(organiser)
             .switch(Switch {
@@ -100,17 +104,30 @@ pub(crate) async fn shopper(
     account: &str,
     headers: &HeaderMap,
 ) -> Result<Shopper, PageError> {
+    shopper_at(app, account, headers, None).await
+}
+
+/// The shopper of a request to a page that shows `event` (its seats are read with the
+/// rest).
+pub(crate) async fn shopper_at(
+    app: &App,
+    account: &str,
+    headers: &HeaderMap,
+    event: Option<NumId>,
+) -> Result<Shopper, PageError> {
     let account = account_name(account)?;
     let id = cookie_session(headers).ok_or(PageError::NoSession)?;
-    let session = app
+    let visit = app
         .shop
-        .session(&account, &id)
+        .visit(&account, &id, event)
         .await?
         .ok_or(PageError::NoSession)?;
     let base = base_path(&account);
     Ok(Shopper {
         account,
-        session,
+        session: visit.session,
+        order: visit.order,
+        catalog: visit.catalog,
         base,
     })
 }

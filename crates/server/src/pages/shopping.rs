@@ -13,7 +13,7 @@ use super::current::{self, catalog, events_of, held_until, holds_anything, unpai
 use super::error::{Missing, PageError};
 use super::form::{LanguageForm, ProductForm, ShopForm, TicketsForm, back_with, redirect, then_to};
 use super::i18n::money;
-use super::session::{Shopper, now, shopper};
+use super::session::{now, shopper, shopper_at};
 use super::views::{
     BasketPage, BasketTotals, Hero, InBasket, ProductRow, Step, TicketGroup, TicketRow, TicketsPage,
 };
@@ -29,23 +29,25 @@ pub(crate) async fn tickets_page(
     Query(query): PageQuery,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let shopper = shopper(&app, &account, &headers).await?;
-    let event =
-        match query.get("event") {
-            Some(e) => Some(e.parse::<NumId>().map_err(|_| {
-                PageError::BadRequest("parameter event must be a numeric id".into())
-            })?),
-            None => shopper.session.settings.event,
-        }
+    let asked = query
+        .get("event")
+        .map(|e| {
+            e.parse::<NumId>()
+                .map_err(|_| PageError::BadRequest("parameter event must be a numeric id".into()))
+        })
+        .transpose()?;
+    let shopper = shopper_at(&app, &account, &headers, asked).await?;
+    let event = asked
+        .or(shopper.session.settings.event)
         .ok_or_else(|| PageError::BadRequest("parameter event is required".into()))?;
-    let order = match unpaid_order(&app, &shopper).await? {
+    let order = match unpaid_order(&shopper) {
         Ok(order) => current::open(order),
-        Err(to_paid_order) => return Ok(to_paid_order),
+        Err(to_paid_order) => return Ok(*to_paid_order),
     };
-    let offer = app
-        .shop
-        .event_offer(&shopper.account, event)
-        .await?
+    // The visit read this event (asked for, or the session's own).
+    let offer = shopper
+        .catalog
+        .offer(event)
         .ok_or(PageError::NotFound(Missing::Event))?;
     app.shop
         .record_pageview(&shopper.session, "addtickets", now(&app))
@@ -58,12 +60,7 @@ pub(crate) async fn tickets_page(
     let here = format!("{}/shop/tickets?event={event}", shopper.base);
     let page = TicketsPage {
         frame: shopper
-            .frame(
-                &app,
-                offer.event.name.in_lang(t.lang),
-                Some(Step::Tickets),
-                here,
-            )
+            .frame(offer.event.name.in_lang(t.lang), Some(Step::Tickets), here)
             .await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
@@ -82,15 +79,6 @@ pub(crate) async fn tickets_page(
     Ok(Html(page.render()?).into_response())
 }
 
-/// The session's order while it is open.
-async fn open_order(app: &App, shopper: &Shopper) -> Result<Option<shop::OrderView>, PageError> {
-    Ok(app
-        .shop
-        .current_order(&shopper.account, &shopper.session.id)
-        .await?
-        .filter(|o| o.status == OrderStatus::Open))
-}
-
 /// Sets the ticket quantities, then continues as the widget's `flow` says.
 pub(crate) async fn set_tickets(
     State(app): State<App>,
@@ -100,7 +88,7 @@ pub(crate) async fn set_tickets(
     let back = format!("{}/shop/tickets?event={event}", shopper.base);
     let settings = &shopper.session.settings;
     if !settings.reserve_more {
-        let held = open_order(&app, &shopper).await?.map_or(0, |o| {
+        let held = current::open(shopper.order.clone()).map_or(0, |o| {
             o.state
                 .tickets
                 .iter()
@@ -157,9 +145,9 @@ pub(crate) async fn basket_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let shopper = shopper(&app, &account, &headers).await?;
-    let order = match unpaid_order(&app, &shopper).await? {
+    let order = match unpaid_order(&shopper) {
         Ok(order) => order,
-        Err(to_paid_order) => return Ok(to_paid_order),
+        Err(to_paid_order) => return Ok(*to_paid_order),
     };
     app.shop
         .record_pageview(&shopper.session, "summary", now(&app))
@@ -210,9 +198,7 @@ pub(crate) async fn basket_page(
         .or(settings.event);
     let here = format!("{}/shop/basket", shopper.base);
     let page = BasketPage {
-        frame: shopper
-            .frame(&app, t.basket, Some(Step::Basket), here)
-            .await?,
+        frame: shopper.frame(t.basket, Some(Step::Basket), here).await?,
         base: &shopper.base,
         csrf: &shopper.session.csrf,
         groups,

@@ -5,6 +5,7 @@
 //! It is written as a TOML file (see `examples/catalog.toml`), checked here into a
 //! [`Catalog`] whose references all resolve, and imported into the shop store.
 
+pub(crate) mod cache;
 mod file;
 mod image;
 mod model;

@@ -1,13 +1,17 @@
 //! The catalog in the shop store: import (an upsert, so importing the same file twice
 //! changes nothing) and the reads the pages need, over the storage contract.
 
+use std::sync::Arc;
+
 use protocol::{AccountName, Money, NumId};
+
+use super::cache::CachedCatalog;
 
 use super::model::{Catalog, DeliveryScenario, Organiser, PaymentScenario, Product, Text, Venue};
 use super::time::EventTime;
 use crate::storage::{AccountId, NamedKind, Tx};
 use crate::store::account_id;
-use crate::{Error, Scenario, ShopStore};
+use crate::{Error, ShopStore};
 
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,21 +88,30 @@ impl ShopStore {
         event: NumId,
     ) -> Result<Option<EventOffer>, Error> {
         let name = account.clone();
-        self.read(move |tx| match tx.account(&name)? {
-            Some(account) => event_offer(tx, account.id, event),
-            None => Ok(None),
+        let catalogs = Arc::clone(&self.catalogs);
+        self.read_quick(move |tx| {
+            let Some(account) = tx.account(&name)? else {
+                return Ok(None);
+            };
+            let Some(info) = tx.event(account.id, event)? else {
+                return Ok(None);
+            };
+            let catalog = catalogs.get(tx, &account, true)?;
+            Ok(catalog.offers.get(&event).map(|lines| EventOffer {
+                event: info,
+                lines: lines.clone(),
+            }))
         })
         .await
     }
 
     /// Products on sale, in catalog order.
     pub async fn products(&self, account: &AccountName) -> Result<Vec<Product>, Error> {
-        let name = account.clone();
-        self.read(move |tx| match tx.account(&name)? {
-            Some(account) => tx.products(account.id),
-            None => Ok(Vec::new()),
-        })
-        .await
+        Ok(self
+            .cached_catalog(account)
+            .await?
+            .map(|c| c.products.clone())
+            .unwrap_or_default())
     }
 
     /// Delivery and payment scenarios on offer, in catalog order.
@@ -106,24 +119,11 @@ impl ShopStore {
         &self,
         account: &AccountName,
     ) -> Result<(Vec<DeliveryScenario>, Vec<PaymentScenario>), Error> {
-        let name = account.clone();
-        self.read(move |tx| {
-            let Some(account) = tx.account(&name)? else {
-                return Ok((Vec::new(), Vec::new()));
-            };
-            let delivery = tx
-                .scenarios(account.id, Scenario::Delivery)?
-                .into_iter()
-                .map(|(id, name)| DeliveryScenario { id, name })
-                .collect();
-            let payment = tx
-                .scenarios(account.id, Scenario::Payment)?
-                .into_iter()
-                .map(|(id, name)| PaymentScenario { id, name })
-                .collect();
-            Ok((delivery, payment))
-        })
-        .await
+        Ok(self
+            .cached_catalog(account)
+            .await?
+            .map(|c| (c.delivery.clone(), c.payment.clone()))
+            .unwrap_or_default())
     }
 
     /// The sales channel an order of this account is made in: `requested` when it is one
@@ -135,7 +135,7 @@ impl ShopStore {
         requested: Option<NumId>,
     ) -> Result<Option<NumId>, Error> {
         let name = account.clone();
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
@@ -153,26 +153,40 @@ impl ShopStore {
 
     /// The organiser's name and policies, as the catalog gave them.
     pub async fn organiser(&self, account: &AccountName) -> Result<Organiser, Error> {
-        let name = account.clone();
-        self.read(move |tx| match tx.account(&name)? {
-            Some(account) => tx.organiser(account.id),
-            None => Ok(Organiser::default()),
-        })
-        .await
+        Ok(self
+            .cached_catalog(account)
+            .await?
+            .map(|c| c.organiser.clone())
+            .unwrap_or_default())
     }
 
     /// The hosts the account's return URLs may lead to (`return_hosts` in the catalog).
     pub async fn return_hosts(&self, account: &AccountName) -> Result<Vec<String>, Error> {
+        Ok(self
+            .cached_catalog(account)
+            .await?
+            .map(|c| c.return_hosts.clone())
+            .unwrap_or_default())
+    }
+
+    /// The account's catalog, from the cache while no import changed it; `None` when
+    /// the account does not exist.
+    async fn cached_catalog(
+        &self,
+        account: &AccountName,
+    ) -> Result<Option<Arc<CachedCatalog>>, Error> {
         let name = account.clone();
-        self.read(move |tx| match tx.account(&name)? {
-            Some(account) => tx.return_hosts(account.id),
-            None => Ok(Vec::new()),
+        let catalogs = Arc::clone(&self.catalogs);
+        self.read_quick(move |tx| match tx.account(&name)? {
+            Some(account) => catalogs.get(tx, &account, true).map(Some),
+            None => Ok(None),
         })
         .await
     }
 }
 
 fn import(tx: &mut dyn Tx, account: AccountId, catalog: &Catalog) -> Result<ImportReport, Error> {
+    tx.bump_catalog_version(account)?;
     tx.deactivate_catalog(account)?;
     tx.set_default_saleschannel(account, catalog.default_saleschannel)?;
     tx.set_return_hosts(account, &catalog.return_hosts)?;

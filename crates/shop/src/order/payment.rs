@@ -196,7 +196,7 @@ impl ShopStore {
     ) -> Result<Option<PaymentView>, Error> {
         let name = account.clone();
         let token = token.to_owned();
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };

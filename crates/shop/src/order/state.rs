@@ -71,7 +71,7 @@ impl ShopStore {
     ) -> Result<Option<OrderView>, Error> {
         let name = account.clone();
         let session_id = session_id.to_owned();
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
@@ -96,7 +96,7 @@ impl ShopStore {
         let name = account.clone();
         let session_id = session_id.to_owned();
         let code = code.to_owned();
-        self.read(move |tx| {
+        self.read_quick(move |tx| {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
@@ -112,7 +112,7 @@ impl ShopStore {
     }
 }
 
-fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
+pub(crate) fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
     let customer = match order.customer {
         Some(id) => tx.customer(id)?,
         None => None,

@@ -11,6 +11,7 @@ fn row(id: Option<postgres::Row>, name: &AccountName) -> Result<Option<AccountRo
         Ok(AccountRow {
             id: AccountId(get(&row, 0)?),
             name: name.clone(),
+            catalog_version: get(&row, 1)?,
         })
     })
     .transpose()
@@ -18,13 +19,16 @@ fn row(id: Option<postgres::Row>, name: &AccountName) -> Result<Option<AccountRo
 
 impl AccountTx for PgTx<'_> {
     fn account(&mut self, name: &AccountName) -> Result<Option<AccountRow>, Error> {
-        let found = self.query_opt("SELECT id FROM accounts WHERE name = $1", &[&name.as_str()])?;
+        let found = self.query_opt(
+            "SELECT id, catalog_version FROM accounts WHERE name = $1",
+            &[&name.as_str()],
+        )?;
         row(found, name)
     }
 
     fn account_for_update(&mut self, name: &AccountName) -> Result<Option<AccountRow>, Error> {
         let found = self.query_opt(
-            "SELECT id FROM accounts WHERE name = $1 FOR UPDATE",
+            "SELECT id, catalog_version FROM accounts WHERE name = $1 FOR UPDATE",
             &[&name.as_str()],
         )?;
         row(found, name)
@@ -37,7 +41,7 @@ impl AccountTx for PgTx<'_> {
     ) -> Result<Option<AccountRow>, Error> {
         let inserted = self.query_opt(
             "INSERT INTO accounts (name, created_at) VALUES ($1, $2)
-             ON CONFLICT (name) DO NOTHING RETURNING id",
+             ON CONFLICT (name) DO NOTHING RETURNING id, catalog_version",
             &[&name.as_str(), &now_s],
         )?;
         row(inserted, name)

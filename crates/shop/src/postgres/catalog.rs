@@ -128,6 +128,14 @@ impl CatalogTx for PgTx<'_> {
         Ok(())
     }
 
+    fn bump_catalog_version(&mut self, account: AccountId) -> Result<(), Error> {
+        self.execute(
+            "UPDATE accounts SET catalog_version = catalog_version + 1 WHERE id = $1",
+            &[&account.0],
+        )?;
+        Ok(())
+    }
+
     fn set_default_saleschannel(&mut self, account: AccountId, id: NumId) -> Result<(), Error> {
         self.execute(
             "UPDATE accounts SET default_saleschannel = $2 WHERE id = $1",

@@ -41,6 +41,7 @@ use error::{classify, describe};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_shop.sql"),
     include_str!("migrations/0002_shop_pages.sql"),
+    include_str!("migrations/0003_catalog_version.sql"),
 ];
 
 /// Advisory lock keys (per database): ASCII "tsmigrat" and "tsrelay!" as integers, so

@@ -127,7 +127,7 @@ impl ShopStore {
     pub async fn session(&self, account: &AccountName, id: &str) -> Result<Option<Session>, Error> {
         let name = account.clone();
         let id = id.to_owned();
-        self.read(move |tx| load(tx, &name, &id)).await
+        self.read_quick(move |tx| load(tx, &name, &id)).await
     }
 
     /// Deletes sessions idle for longer than [`SESSION_IDLE`], and those that never got an
@@ -146,7 +146,7 @@ impl ShopStore {
     }
 }
 
-fn session(row: SessionRow, account: AccountName) -> Session {
+pub(crate) fn session(row: SessionRow, account: AccountName) -> Session {
     Session {
         id: row.id,
         account,

@@ -9,16 +9,18 @@ use crate::{Error, KeyKind, KeyPair, Secret, StoredKey};
 
 impl AccountTx for SqliteTx<'_> {
     fn account(&mut self, name: &AccountName) -> Result<Option<AccountRow>, Error> {
-        let id = self
-            .conn
-            .prepare_cached("SELECT id FROM accounts WHERE name = ?1")
-            .db()?
-            .query_row(params![name.as_str()], |row| row.get::<_, i64>(0))
+        let row = self
+            .query_row(
+                "SELECT id, catalog_version FROM accounts WHERE name = ?1",
+                params![name.as_str()],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )
             .optional()
             .db()?;
-        Ok(id.map(|id| AccountRow {
+        Ok(row.map(|(id, catalog_version)| AccountRow {
             id: AccountId(id),
             name: name.clone(),
+            catalog_version,
         }))
     }
 
@@ -33,7 +35,6 @@ impl AccountTx for SqliteTx<'_> {
         now_s: i64,
     ) -> Result<Option<AccountRow>, Error> {
         let inserted = self
-            .conn
             .execute(
                 "INSERT INTO accounts (name, created_at) VALUES (?1, ?2)
                  ON CONFLICT (name) DO NOTHING",
@@ -46,6 +47,7 @@ impl AccountTx for SqliteTx<'_> {
         Ok(Some(AccountRow {
             id: AccountId(self.conn.last_insert_rowid()),
             name: name.clone(),
+            catalog_version: 0,
         }))
     }
 
@@ -56,19 +58,18 @@ impl AccountTx for SqliteTx<'_> {
         pair: &KeyPair,
         now_s: i64,
     ) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO keys (accesskey, account_id, kind, secretkey, created_at)
+        self.execute(
+            "INSERT INTO keys (accesskey, account_id, kind, secretkey, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    pair.accesskey,
-                    account.0,
-                    kind.as_str(),
-                    pair.secretkey.expose(),
-                    now_s
-                ],
-            )
-            .db()?;
+            params![
+                pair.accesskey,
+                account.0,
+                kind.as_str(),
+                pair.secretkey.expose(),
+                now_s
+            ],
+        )
+        .db()?;
         Ok(())
     }
 

@@ -123,53 +123,58 @@ fn event_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventInfo> {
 impl CatalogTx for SqliteTx<'_> {
     fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error> {
         for sql in DEACTIVATE {
-            self.conn.execute(sql, params![account.0]).db()?;
+            self.execute(sql, params![account.0]).db()?;
         }
         Ok(())
     }
 
+    fn bump_catalog_version(&mut self, account: AccountId) -> Result<(), Error> {
+        self.execute(
+            "UPDATE accounts SET catalog_version = catalog_version + 1 WHERE id = ?1",
+            params![account.0],
+        )
+        .db()?;
+        Ok(())
+    }
+
     fn set_default_saleschannel(&mut self, account: AccountId, id: NumId) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "UPDATE accounts SET default_saleschannel = ?2 WHERE id = ?1",
-                params![account.0, db_id("sales channel", id)?],
-            )
-            .db()?;
+        self.execute(
+            "UPDATE accounts SET default_saleschannel = ?2 WHERE id = ?1",
+            params![account.0, db_id("sales channel", id)?],
+        )
+        .db()?;
         Ok(())
     }
 
     fn set_return_hosts(&mut self, account: AccountId, hosts: &[String]) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "DELETE FROM return_hosts WHERE account_id = ?1",
-                params![account.0],
+        self.execute(
+            "DELETE FROM return_hosts WHERE account_id = ?1",
+            params![account.0],
+        )
+        .db()?;
+        for host in hosts {
+            self.execute(
+                "INSERT INTO return_hosts (account_id, host) VALUES (?1, ?2)
+                     ON CONFLICT DO NOTHING",
+                params![account.0, host],
             )
             .db()?;
-        for host in hosts {
-            self.conn
-                .execute(
-                    "INSERT INTO return_hosts (account_id, host) VALUES (?1, ?2)
-                     ON CONFLICT DO NOTHING",
-                    params![account.0, host],
-                )
-                .db()?;
         }
         Ok(())
     }
 
     fn set_organiser(&mut self, account: AccountId, organiser: &Organiser) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "UPDATE accounts SET organiser_name = ?2, terms_url = ?3, privacy_url = ?4
+        self.execute(
+            "UPDATE accounts SET organiser_name = ?2, terms_url = ?3, privacy_url = ?4
                  WHERE id = ?1",
-                params![
-                    account.0,
-                    organiser.name,
-                    organiser.terms_url,
-                    organiser.privacy_url
-                ],
-            )
-            .db()?;
+            params![
+                account.0,
+                organiser.name,
+                organiser.terms_url,
+                organiser.privacy_url
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -181,26 +186,24 @@ impl CatalogTx for SqliteTx<'_> {
         name: &Text,
         position: usize,
     ) -> Result<(), Error> {
-        self.conn
-            .execute(
-                upsert_named_sql(kind),
-                params![
-                    account.0,
-                    db_id("catalog", id)?,
-                    name.text,
-                    name.nl,
-                    db_count("position", position)?
-                ],
-            )
-            .db()?;
+        self.execute(
+            upsert_named_sql(kind),
+            params![
+                account.0,
+                db_id("catalog", id)?,
+                name.text,
+                name.nl,
+                db_count("position", position)?
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
     fn upsert_event(&mut self, account: AccountId, event: &CatalogEvent) -> Result<(), Error> {
         let time = &event.time;
-        self.conn
-            .execute(
-                "INSERT INTO events (account_id, id, name, name_nl, capacity, start_ms, end_ms,
+        self.execute(
+            "INSERT INTO events (account_id, id, name, name_nl, capacity, start_ms, end_ms,
                    timezone, venue_name, venue_address, description, description_nl, image,
                    active)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
@@ -211,23 +214,23 @@ impl CatalogTx for SqliteTx<'_> {
                    venue_name = excluded.venue_name, venue_address = excluded.venue_address,
                    description = excluded.description, description_nl = excluded.description_nl,
                    image = excluded.image, active = 1",
-                params![
-                    account.0,
-                    db_id("event", event.id)?,
-                    event.name.text,
-                    event.name.nl,
-                    event.capacity,
-                    time.start.as_millisecond(),
-                    time.end.map(jiff::Timestamp::as_millisecond),
-                    time.zone.name(),
-                    event.venue.name,
-                    event.venue.address,
-                    event.description.text,
-                    event.description.nl,
-                    event.image
-                ],
-            )
-            .db()?;
+            params![
+                account.0,
+                db_id("event", event.id)?,
+                event.name.text,
+                event.name.nl,
+                event.capacity,
+                time.start.as_millisecond(),
+                time.end.map(jiff::Timestamp::as_millisecond),
+                time.zone.name(),
+                event.venue.name,
+                event.venue.address,
+                event.description.text,
+                event.description.nl,
+                event.image
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -238,24 +241,23 @@ impl CatalogTx for SqliteTx<'_> {
         tickettype: &TicketType,
         position: usize,
     ) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO tickettypes (account_id, id, event_id, name, name_nl, position,
+        self.execute(
+            "INSERT INTO tickettypes (account_id, id, event_id, name, name_nl, position,
                    active)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
                  ON CONFLICT (account_id, id) DO UPDATE SET
                    event_id = excluded.event_id, name = excluded.name,
                    name_nl = excluded.name_nl, position = excluded.position, active = 1",
-                params![
-                    account.0,
-                    db_id("ticket type", tickettype.id)?,
-                    db_id("event", event)?,
-                    tickettype.name.text,
-                    tickettype.name.nl,
-                    db_count("position", position)?
-                ],
-            )
-            .db()?;
+            params![
+                account.0,
+                db_id("ticket type", tickettype.id)?,
+                db_id("event", event)?,
+                tickettype.name.text,
+                tickettype.name.nl,
+                db_count("position", position)?
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -266,9 +268,8 @@ impl CatalogTx for SqliteTx<'_> {
         price: &TicketTypePrice,
         position: usize,
     ) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO tickettypeprices
+        self.execute(
+            "INSERT INTO tickettypeprices
                    (account_id, id, tickettype_id, pricetype_id, price, servicecharge, position,
                     active)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
@@ -276,17 +277,17 @@ impl CatalogTx for SqliteTx<'_> {
                    tickettype_id = excluded.tickettype_id, pricetype_id = excluded.pricetype_id,
                    price = excluded.price, servicecharge = excluded.servicecharge,
                    position = excluded.position, active = 1",
-                params![
-                    account.0,
-                    db_id("ticket type price", price.id)?,
-                    db_id("ticket type", tickettype)?,
-                    db_id("price type", price.pricetype)?,
-                    price.price.to_string(),
-                    price.servicecharge.to_string(),
-                    db_count("position", position)?
-                ],
-            )
-            .db()?;
+            params![
+                account.0,
+                db_id("ticket type price", price.id)?,
+                db_id("ticket type", tickettype)?,
+                db_id("price type", price.pricetype)?,
+                price.price.to_string(),
+                price.servicecharge.to_string(),
+                db_count("position", position)?
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -296,32 +297,30 @@ impl CatalogTx for SqliteTx<'_> {
         product: &Product,
         position: usize,
     ) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO products (account_id, id, name, name_nl, producttype, price, position,
+        self.execute(
+            "INSERT INTO products (account_id, id, name, name_nl, producttype, price, position,
                    active)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)
                  ON CONFLICT (account_id, id) DO UPDATE SET
                    name = excluded.name, name_nl = excluded.name_nl,
                    producttype = excluded.producttype, price = excluded.price,
                    position = excluded.position, active = 1",
-                params![
-                    account.0,
-                    db_id("product", product.id)?,
-                    product.name.text,
-                    product.name.nl,
-                    db_id("product type", product.producttype)?,
-                    product.price.to_string(),
-                    db_count("position", position)?
-                ],
-            )
-            .db()?;
+            params![
+                account.0,
+                db_id("product", product.id)?,
+                product.name.text,
+                product.name.nl,
+                db_id("product type", product.producttype)?,
+                product.price.to_string(),
+                db_count("position", position)?
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
     fn default_saleschannel(&mut self, account: AccountId) -> Result<Option<NumId>, Error> {
         let id: Option<i64> = self
-            .conn
             .query_row(
                 "SELECT default_saleschannel FROM accounts WHERE id = ?1",
                 params![account.0],
@@ -343,7 +342,6 @@ impl CatalogTx for SqliteTx<'_> {
             return Ok(false);
         };
         Ok(self
-            .conn
             .query_row(
                 "SELECT 1 FROM saleschannels WHERE account_id = ?1 AND id = ?2 AND active = 1",
                 params![account.0, id],
@@ -364,7 +362,6 @@ impl CatalogTx for SqliteTx<'_> {
 
     fn organiser(&mut self, account: AccountId) -> Result<Organiser, Error> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT organiser_name, terms_url, privacy_url FROM accounts WHERE id = ?1",
                 params![account.0],

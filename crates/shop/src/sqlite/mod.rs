@@ -1,33 +1,38 @@
-//! The SQLite backend: one file under the data directory, in WAL mode with
-//! `synchronous=FULL`, migrated at open.
+//! The SQLite backend: one file under the data directory, in WAL mode, migrated at open.
 //!
-//! Today one connection serves every transaction, each `BEGIN IMMEDIATE` so writers queue
-//! instead of failing on a lock upgrade. [`SqliteTx`] works over any `&Connection`, so a
-//! later step can hand it a savepoint (a writer thread committing several transactions'
-//! closures at once) or a read connection from a pool without touching the rules.
-
+//! One thread owns the only writing connection and commits the write closures that
+//! arrive together in one transaction, each closure in a savepoint of its own (group
+//! commit, `writer.rs`); reads run on a small pool of read-only connections
+//! (`readers.rs`), which WAL lets read the last commit while the writer writes.
+//! [`SqliteTx`] works over any `&Connection`, so the rules run unchanged in a savepoint
+//! of the writer's transaction or in a reader's snapshot. Every statement is fixed text
+//! and is prepared once per connection (the statement cache).
+//!
+//! A commit reaches the disk as [`ShopSync`] says: `synchronous=FULL` by default, so an
+//! answered change survives a power cut; `NORMAL` survives a crash of the process only.
 mod accounts;
 mod catalog;
 mod orders;
 mod outbox;
+mod readers;
 mod sessions;
+mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::{Money, NumId};
 
 use crate::storage::{db_count, db_id, db_u64, lookup_id};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
-use crate::Error;
 use crate::storage::Tx;
+use crate::{Error, ShopSync};
+use readers::Readers;
+use writer::Writer;
 
 pub(crate) const FILE_NAME: &str = "shop.sqlite";
-
-/// Prepared statements kept per connection.
-const STATEMENT_CACHE: usize = 256;
 
 /// The schema, in order. A store records how many it has applied in `user_version`.
 const MIGRATIONS: &[&str] = &[
@@ -36,11 +41,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_orders.sql"),
     include_str!("migrations/0004_integrity.sql"),
     include_str!("migrations/0005_shop_pages.sql"),
+    include_str!("migrations/0006_catalog_version.sql"),
 ];
+
+/// Statements kept prepared per connection: more than this backend has (about 70), so
+/// none is ever parsed twice on one connection.
+const STATEMENT_CACHE: usize = 128;
 
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
+    readers: Arc<Readers>,
     path: PathBuf,
 }
 
@@ -50,6 +61,22 @@ pub(crate) struct SqliteTx<'c> {
 }
 
 impl SqliteTx<'_> {
+    /// Runs one statement from the connection's statement cache: every statement of this
+    /// backend is fixed text, so each is parsed once per connection.
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// The first row of a cached statement, read by `map`.
+    fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, map)
+    }
+
     /// Every row `sql` returns, each read by `map`.
     fn all<T>(
         &self,
@@ -64,12 +91,12 @@ impl SqliteTx<'_> {
 }
 
 impl SqliteStore {
-    pub(crate) async fn open(dir: &Path) -> Result<Self, Error> {
+    pub(crate) async fn open(dir: &Path, sync: ShopSync) -> Result<Self, Error> {
         let dir = dir.to_owned();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&dir)).await?
+        tokio::task::spawn_blocking(move || Self::open_blocking(&dir, sync)).await?
     }
 
-    fn open_blocking(dir: &Path) -> Result<Self, Error> {
+    fn open_blocking(dir: &Path, sync: ShopSync) -> Result<Self, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
             path: dir.to_owned(),
             source,
@@ -77,16 +104,14 @@ impl SqliteStore {
         let path = dir.join(FILE_NAME);
         let mut conn = Connection::open(&path).db()?;
         conn.pragma_update(None, "journal_mode", "WAL").db()?;
-        conn.pragma_update(None, "synchronous", "FULL").db()?;
+        conn.pragma_update(None, "synchronous", sync.pragma())
+            .db()?;
         conn.pragma_update(None, "foreign_keys", "ON").db()?;
-        conn.busy_timeout(Duration::from_secs(5)).db()?;
-        // Every statement the shop and the outbox run, with room to spare: rusqlite's
-        // default of 16 is fewer than a tracked action cycles through, and a cache that
-        // evicts in a cycle parses every statement again.
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        configure(&conn)?;
         migrate(&mut conn)?;
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Writer::start(conn)?),
+            readers: Arc::new(Readers::new(&path)),
             path,
         })
     }
@@ -95,41 +120,41 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Runs `f` in the writer's next group commit; answers once that commit is durable.
     pub(crate) async fn transact<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
     {
-        self.run(TransactionBehavior::Immediate, true, f).await
+        self.writer.transact(f).await
     }
 
+    /// Runs `f` over one snapshot on a read connection, on the calling thread. A panic
+    /// in `f` is an error, as it is on the blocking pool; its connection is dropped.
+    pub(crate) fn read_here<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.readers.run(f)))
+            .unwrap_or_else(|_| Err(Error::Store("a shop read panicked".into())))
+    }
+
+    /// Runs `f` over one snapshot on a read connection, on the blocking pool.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
     {
-        self.run(TransactionBehavior::Deferred, false, f).await
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.run(f)).await?
     }
+}
 
-    async fn run<T, F>(&self, behavior: TransactionBehavior, commit: bool, f: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, Error> + Send + 'static,
-    {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave SQLite half-written (the
-            // transaction rolls back when dropped), so a poisoned lock is still safe.
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = guard.transaction_with_behavior(behavior).db()?;
-            let out = f(&mut SqliteTx { conn: &tx })?;
-            if commit {
-                tx.commit().db()?;
-            }
-            Ok(out)
-        })
-        .await?
-    }
+/// What every connection of the store, writer or reader, is set up with.
+fn configure(conn: &Connection) -> Result<(), Error> {
+    conn.busy_timeout(Duration::from_secs(5)).db()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), Error> {

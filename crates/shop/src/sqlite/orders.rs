@@ -123,42 +123,40 @@ impl OrderTx for SqliteTx<'_> {
     }
 
     fn insert_order(&mut self, order: &NewOrder) -> Result<NumId, Error> {
-        self.conn
-            .execute(
-                "INSERT INTO orders
+        self.execute(
+            "INSERT INTO orders
                    (account_id, code, session_id, saleschannel_id, status, created_ms,
                     expires_ms)
                  VALUES (?1, ?6, ?2, ?3, 'open', ?4, ?5)",
-                params![
-                    order.account.0,
-                    order.session_id,
-                    db_id("sales channel", order.saleschannel)?,
-                    order.created_ms,
-                    order.expires_ms,
-                    order.code
-                ],
-            )
-            .db()?;
+            params![
+                order.account.0,
+                order.session_id,
+                db_id("sales channel", order.saleschannel)?,
+                order.created_ms,
+                order.expires_ms,
+                order.code
+            ],
+        )
+        .db()?;
         Ok(NumId(db_u64(self.conn.last_insert_rowid())?))
     }
 
     fn update_order(&mut self, order: &OrderRow) -> Result<(), Error> {
         let opt = |what, id: Option<NumId>| id.map(|id| db_id(what, id)).transpose();
-        self.conn
-            .execute(
-                "UPDATE orders SET customer_id = ?2, deliveryscenario_id = ?3,
+        self.execute(
+            "UPDATE orders SET customer_id = ?2, deliveryscenario_id = ?3,
                    paymentscenario_id = ?4, status = ?5, expires_ms = ?6
                  WHERE id = ?1",
-                params![
-                    db_id("order", order.id)?,
-                    opt("customer", order.customer)?,
-                    opt("delivery scenario", order.delivery)?,
-                    opt("payment scenario", order.payment)?,
-                    order.status.as_str(),
-                    order.expires_ms
-                ],
-            )
-            .db()?;
+            params![
+                db_id("order", order.id)?,
+                opt("customer", order.customer)?,
+                opt("delivery scenario", order.delivery)?,
+                opt("payment scenario", order.payment)?,
+                order.status.as_str(),
+                order.expires_ms
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -372,19 +370,18 @@ impl OrderTx for SqliteTx<'_> {
         let Some(id) = lookup_id(id) else {
             return Ok(None);
         };
-        self.conn
-            .query_row(
-                "SELECT name, email FROM customers WHERE id = ?1",
-                params![id],
-                |row| {
-                    Ok(CustomerInfo {
-                        name: row.get(0)?,
-                        email: row.get(1)?,
-                    })
-                },
-            )
-            .optional()
-            .db()
+        self.query_row(
+            "SELECT name, email FROM customers WHERE id = ?1",
+            params![id],
+            |row| {
+                Ok(CustomerInfo {
+                    name: row.get(0)?,
+                    email: row.get(1)?,
+                })
+            },
+        )
+        .optional()
+        .db()
     }
 
     fn insert_customer(
@@ -392,40 +389,37 @@ impl OrderTx for SqliteTx<'_> {
         account: AccountId,
         customer: &CustomerInfo,
     ) -> Result<NumId, Error> {
-        self.conn
-            .execute(
-                "INSERT INTO customers (account_id, name, email) VALUES (?1, ?2, ?3)",
-                params![account.0, customer.name, customer.email],
-            )
-            .db()?;
+        self.execute(
+            "INSERT INTO customers (account_id, name, email) VALUES (?1, ?2, ?3)",
+            params![account.0, customer.name, customer.email],
+        )
+        .db()?;
         Ok(NumId(db_u64(self.conn.last_insert_rowid())?))
     }
 
     fn update_customer(&mut self, id: NumId, customer: &CustomerInfo) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "UPDATE customers SET name = ?2, email = ?3 WHERE id = ?1",
-                params![db_id("customer", id)?, customer.name, customer.email],
-            )
-            .db()?;
+        self.execute(
+            "UPDATE customers SET name = ?2, email = ?3 WHERE id = ?1",
+            params![db_id("customer", id)?, customer.name, customer.email],
+        )
+        .db()?;
         Ok(())
     }
 
     fn insert_payment(&mut self, p: &PaymentRow) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "INSERT INTO payments (token, order_id, amount, contents, status, created_ms)
+        self.execute(
+            "INSERT INTO payments (token, order_id, amount, contents, status, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    p.token,
-                    db_id("order", p.order_id)?,
-                    p.amount.to_string(),
-                    p.contents,
-                    p.status.as_str(),
-                    p.created_ms
-                ],
-            )
-            .db()?;
+            params![
+                p.token,
+                db_id("order", p.order_id)?,
+                p.amount.to_string(),
+                p.contents,
+                p.status.as_str(),
+                p.created_ms
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -466,12 +460,11 @@ impl OrderTx for SqliteTx<'_> {
     }
 
     fn set_payment_status(&mut self, token: &str, status: PaymentStatus) -> Result<(), Error> {
-        self.conn
-            .execute(
-                "UPDATE payments SET status = ?2 WHERE token = ?1",
-                params![token, status.as_str()],
-            )
-            .db()?;
+        self.execute(
+            "UPDATE payments SET status = ?2 WHERE token = ?1",
+            params![token, status.as_str()],
+        )
+        .db()?;
         Ok(())
     }
 }

@@ -50,47 +50,45 @@ impl SessionTx for SqliteTx<'_> {
 
     fn insert_session(&mut self, s: &SessionRow, now_ms: i64) -> Result<(), Error> {
         let order = s.order_id.map(|id| db_id("order", id)).transpose()?;
-        self.conn
-            .execute(
-                "INSERT INTO sessions
+        self.execute(
+            "INSERT INTO sessions
                    (id, account_id, ref, order_id, csrf, params, settings, lang, created_ms,
                     seen_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                params![
-                    s.id,
-                    s.account.0,
-                    s.reference.as_ref().map(Ref::as_str),
-                    order,
-                    s.csrf,
-                    json(&s.params)?,
-                    json(&s.settings)?,
-                    s.lang,
-                    now_ms
-                ],
-            )
-            .db()?;
+            params![
+                s.id,
+                s.account.0,
+                s.reference.as_ref().map(Ref::as_str),
+                order,
+                s.csrf,
+                json(&s.params)?,
+                json(&s.settings)?,
+                s.lang,
+                now_ms
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
     fn update_session(&mut self, s: &SessionRow, now_ms: i64) -> Result<(), Error> {
         let order = s.order_id.map(|id| db_id("order", id)).transpose()?;
-        self.conn
-            .execute(
-                "UPDATE sessions SET ref = ?3, order_id = ?4, params = ?5, settings = ?6,
+        self.execute(
+            "UPDATE sessions SET ref = ?3, order_id = ?4, params = ?5, settings = ?6,
                    lang = ?7, seen_ms = ?8
                  WHERE id = ?1 AND account_id = ?2",
-                params![
-                    s.id,
-                    s.account.0,
-                    s.reference.as_ref().map(Ref::as_str),
-                    order,
-                    json(&s.params)?,
-                    json(&s.settings)?,
-                    s.lang,
-                    now_ms
-                ],
-            )
-            .db()?;
+            params![
+                s.id,
+                s.account.0,
+                s.reference.as_ref().map(Ref::as_str),
+                order,
+                json(&s.params)?,
+                json(&s.settings)?,
+                s.lang,
+                now_ms
+            ],
+        )
+        .db()?;
         Ok(())
     }
 
@@ -111,14 +109,12 @@ impl SessionTx for SqliteTx<'_> {
 
     fn purge_sessions(&mut self, orderless_before_ms: i64, before_ms: i64) -> Result<u64, Error> {
         let orderless = self
-            .conn
             .execute(
                 "DELETE FROM sessions WHERE order_id IS NULL AND seen_ms < ?1",
                 params![orderless_before_ms],
             )
             .db()?;
         let idle = self
-            .conn
             .execute(
                 "DELETE FROM sessions WHERE seen_ms < ?1",
                 params![before_ms],

@@ -65,6 +65,9 @@ pub(crate) trait CatalogTx {
     /// Marks every catalog entry of the account inactive (an import then reactivates what
     /// it lists).
     fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error>;
+    /// Raises the account's `catalog_version`: every import does, in its transaction, so
+    /// that cached copies of the catalog are read again.
+    fn bump_catalog_version(&mut self, account: AccountId) -> Result<(), Error>;
     fn set_default_saleschannel(&mut self, account: AccountId, id: NumId) -> Result<(), Error>;
     fn set_return_hosts(&mut self, account: AccountId, hosts: &[String]) -> Result<(), Error>;
     /// Replaces the organiser's name and policy URLs (absent fields become absent).

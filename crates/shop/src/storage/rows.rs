@@ -15,6 +15,8 @@ pub(crate) struct AccountId(pub(crate) i64);
 pub(crate) struct AccountRow {
     pub(crate) id: AccountId,
     pub(crate) name: AccountName,
+    /// Bumped by every catalog import (see `catalog/cache.rs`).
+    pub(crate) catalog_version: i64,
 }
 
 /// The catalog entries that are only an id, a name and a position.

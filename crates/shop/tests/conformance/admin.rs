@@ -136,6 +136,44 @@ pub(crate) async fn importing_twice_updates_in_place(h: &impl Harness) {
     assert!(store.event_offer(&club, NumId(1)).await.unwrap().is_none());
 }
 
+/// A server keeps the catalog in memory; an import made through another handle on the
+/// same store (another process, or `catalog import` beside a running server) is seen by
+/// its next read, and so is the import's own handle's.
+pub(crate) async fn an_import_elsewhere_is_seen_at_once(h: &impl Harness) {
+    let serving = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    let importing = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    let club = name("club");
+    serving.create_account(&club).await.unwrap();
+    let catalog = parse_catalog(EXAMPLE).unwrap();
+    importing
+        .import_catalog(&club, catalog.clone())
+        .await
+        .unwrap();
+    let offer = serving.event_offer(&club, EVENT).await.unwrap().unwrap();
+    assert_eq!(offer.lines[0].price.to_string(), "20");
+    assert_eq!(serving.products(&club).await.unwrap().len(), 2);
+    assert_eq!(serving.organiser(&club).await.unwrap(), catalog.organiser);
+
+    let mut changed = catalog.clone();
+    changed.events[0].tickettypes[0].prices[0].price = "99".parse().unwrap();
+    changed.products.truncate(1);
+    changed.organiser = shop::Organiser::default();
+    changed.deliveryscenarios.truncate(1);
+    importing
+        .import_catalog(&club, changed.clone())
+        .await
+        .unwrap();
+    let offer = serving.event_offer(&club, EVENT).await.unwrap().unwrap();
+    assert_eq!(offer.lines[0].price.to_string(), "99");
+    assert_eq!(serving.products(&club).await.unwrap().len(), 1);
+    assert_eq!(
+        serving.organiser(&club).await.unwrap(),
+        shop::Organiser::default()
+    );
+    assert_eq!(serving.scenarios(&club).await.unwrap().0.len(), 1);
+    assert_eq!(importing.products(&club).await.unwrap().len(), 1);
+}
+
 pub(crate) async fn catalog_import_errors_change_nothing(h: &impl Harness) {
     let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
     let club = name("club");

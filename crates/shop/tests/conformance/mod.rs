@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             admin::accounts_are_unique_and_keys_are_separate_kinds,
             admin::reopening_keeps_everything,
             admin::importing_twice_updates_in_place,
+            admin::an_import_elsewhere_is_seen_at_once,
             admin::catalog_import_errors_change_nothing,
             admin::sessions_without_an_order_are_forgotten_sooner,
             admin::a_new_visit_lets_a_finished_order_go,
