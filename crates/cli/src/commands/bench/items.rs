@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
+use consumer::{AuthScheme, Credentials, EventstreamClient, PageRequest};
 use eventlog::{Backend, EventLog, ManualClock, NewItem, OpenOptions};
-use protocol::{AccountName, Item, ItemId, Timestamp, item_json};
+use protocol::{AccountName, ItemId, StartAt, Timestamp, item_json};
 
 use super::setup::ApiKey;
 
@@ -48,47 +49,46 @@ impl Templates {
     }
 }
 
-/// Every item of `account`'s eventstream, read over HTTP; also the `nextid` after them.
+/// Every item of `account`'s eventstream, read over HTTP with the consumer's client; also
+/// the `nextid` after them.
 pub(crate) async fn capture(
     base_url: &str,
     account: &str,
     key: &ApiKey,
 ) -> anyhow::Result<(Templates, String)> {
-    #[derive(serde::Deserialize)]
-    struct Page {
-        results: Option<Vec<Item>>,
-        nextid: String,
-        moreresults: bool,
-    }
-    let client = reqwest::Client::new();
-    let url = format!("{base_url}/api/1/{account}/eventstream");
+    let account: AccountName = account.parse().context("an account name")?;
+    let credentials = Credentials {
+        accesskey: key.accesskey.clone(),
+        secretkey: key.secretkey.clone(),
+    };
+    let client = EventstreamClient::new(
+        reqwest::Client::new(),
+        base_url,
+        account,
+        credentials,
+        AuthScheme::Basic,
+    )?;
+    let mut request = PageRequest {
+        start: StartAt::Oldest,
+        types: None,
+        limit: Some(10_000),
+        wait: None,
+    };
     let mut templates = Vec::new();
-    let mut id = "0".to_owned();
-    loop {
-        let response = client
-            .get(&url)
-            .query(&[("id", id.as_str()), ("limit", "10000")])
-            .basic_auth(&key.accesskey, Some(&key.secretkey))
-            .send()
+    let id = loop {
+        let page = client
+            .fetch(&request)
             .await
-            .context("reading the eventstream")?
-            .error_for_status()
             .context("reading the eventstream")?;
-        let page: Page = response.json().await.context("an eventstream page")?;
-        templates.extend(
-            page.results
-                .unwrap_or_default()
-                .into_iter()
-                .map(|item| Template {
-                    kind: item.kind.as_str().to_owned(),
-                    data: item.data.get().to_owned(),
-                }),
-        );
-        id = page.nextid;
+        templates.extend(page.results.iter().map(|item| Template {
+            kind: item.kind().as_str().to_owned(),
+            data: item.data().to_owned(),
+        }));
         if !page.moreresults {
-            break;
+            break page.nextid.to_string();
         }
-    }
+        request.start = StartAt::Id(page.nextid);
+    };
     if templates.is_empty() {
         bail!("the tracked shoppers left no items to copy");
     }
