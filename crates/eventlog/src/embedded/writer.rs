@@ -435,7 +435,7 @@ fn append_one(
         assigned.push(Some(id));
         last = Some(id);
     }
-    if let Some(id) = last.filter(|_| !items.is_empty()) {
+    if let Some(id) = items.last().map(|i| i.id) {
         conn.prepare_cached(
             "UPDATE accounts SET last_ms = ?2, last_seq = ?3, items = items + ?4 WHERE id = ?1",
         )?
