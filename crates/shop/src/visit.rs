@@ -104,7 +104,7 @@ impl ShopStore {
             for id in wanted {
                 events.extend(tx.event(account.id, id)?);
             }
-            let cached = catalogs.get(tx, &account, true)?;
+            let cached = catalogs.get(tx, &account)?;
             Ok(Some(Visit {
                 session: session(row, name.clone()),
                 order,

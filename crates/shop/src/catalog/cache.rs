@@ -11,9 +11,9 @@
 //! A miss (once per import and process) reads the whole catalog, in the snapshot that
 //! asked for it.
 //!
-//! The cache is filled only from committed snapshots ([`ShopStore::read`]): a write
-//! transaction may see a catalog that its commit never makes real (SQLite's group commit
-//! runs several closures in one transaction), so it reads the store directly on a miss.
+//! The cache is used only from committed snapshots (reads): a write transaction may see
+//! a catalog that its commit never makes real (SQLite's group commit runs several
+//! closures in one transaction), so writes read the store directly.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,14 +45,12 @@ pub(crate) struct CatalogCache {
 }
 
 impl CatalogCache {
-    /// The account's catalog as `tx` sees it: from the cache when its version is the
-    /// one `tx` sees, else read from the store (and kept when `fill`, i.e. when `tx` is
-    /// a committed snapshot).
+    /// The account's catalog as `tx`, a committed snapshot, sees it: from the cache when
+    /// its version is the one `tx` sees, else read from the store and kept.
     pub(crate) fn get(
         &self,
         tx: &mut dyn Tx,
         account: &AccountRow,
-        fill: bool,
     ) -> Result<Arc<CachedCatalog>, Error> {
         if let Some(cached) = self.lock().get(&account.id.0)
             && cached.version == account.catalog_version
@@ -60,14 +58,12 @@ impl CatalogCache {
             return Ok(Arc::clone(cached));
         }
         let loaded = Arc::new(load(tx, account.id, account.catalog_version)?);
-        if fill {
-            let mut accounts = self.lock();
-            let newer = accounts
-                .get(&account.id.0)
-                .is_none_or(|c| c.version <= loaded.version);
-            if newer {
-                accounts.insert(account.id.0, Arc::clone(&loaded));
-            }
+        let mut accounts = self.lock();
+        let newer = accounts
+            .get(&account.id.0)
+            .is_none_or(|c| c.version <= loaded.version);
+        if newer {
+            accounts.insert(account.id.0, Arc::clone(&loaded));
         }
         Ok(loaded)
     }

@@ -96,7 +96,7 @@ impl ShopStore {
             let Some(info) = tx.event(account.id, event)? else {
                 return Ok(None);
             };
-            let catalog = catalogs.get(tx, &account, true)?;
+            let catalog = catalogs.get(tx, &account)?;
             Ok(catalog.offers.get(&event).map(|lines| EventOffer {
                 event: info,
                 lines: lines.clone(),
@@ -178,7 +178,7 @@ impl ShopStore {
         let name = account.clone();
         let catalogs = Arc::clone(&self.catalogs);
         self.read_quick(move |tx| match tx.account(&name)? {
-            Some(account) => catalogs.get(tx, &account, true).map(Some),
+            Some(account) => catalogs.get(tx, &account).map(Some),
             None => Ok(None),
         })
         .await
