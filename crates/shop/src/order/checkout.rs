@@ -167,6 +167,23 @@ pub(crate) fn basket(tx: &mut dyn Tx, ctx: &Ctx) -> Result<OrderRow, Error> {
     Ok(order)
 }
 
+/// Stores the customer details on the order: its customer row is updated, or one is
+/// made for it.
+fn save_customer(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    order: &mut OrderRow,
+    customer: &CustomerInfo,
+) -> Result<(), Error> {
+    match order.customer {
+        Some(id) => tx.update_customer(id, customer),
+        None => {
+            order.customer = Some(tx.insert_customer(ctx.account, customer)?);
+            Ok(())
+        }
+    }
+}
+
 impl ShopStore {
     /// The shopper starts checkout (`checkout_start`).
     pub async fn start_checkout(
@@ -193,10 +210,7 @@ impl ShopStore {
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
             let mut order = basket(tx, ctx)?;
-            match order.customer {
-                Some(id) => tx.update_customer(id, &customer)?,
-                None => order.customer = Some(tx.insert_customer(ctx.account, &customer)?),
-            }
+            save_customer(tx, ctx, &mut order, &customer)?;
             touch_order(tx, ctx, &mut order)?;
             record(tx, ctx, &order, Step::Customer)
         })
@@ -223,10 +237,7 @@ impl ShopStore {
                     None => None,
                 };
                 if known.as_ref() != Some(customer) {
-                    match order.customer {
-                        Some(id) => tx.update_customer(id, customer)?,
-                        None => order.customer = Some(tx.insert_customer(ctx.account, customer)?),
-                    }
+                    save_customer(tx, ctx, &mut order, customer)?;
                     touch_order(tx, ctx, &mut order)?;
                     record(tx, ctx, &order, Step::Customer)?;
                 }
