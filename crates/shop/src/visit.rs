@@ -10,7 +10,7 @@ use crate::catalog::cache::CachedCatalog;
 use crate::catalog::{
     DeliveryScenario, EventInfo, EventOffer, Organiser, PaymentScenario, Product,
 };
-use crate::order::{OrderView, order_view};
+use crate::order::{OrderView, session_order};
 use crate::session::{Session, session};
 use crate::{Error, ShopStore};
 
@@ -85,13 +85,7 @@ impl ShopStore {
                 return Ok(None);
             };
             let order = match row.order_id {
-                Some(id) => match tx
-                    .order(id)?
-                    .filter(|o| o.account == account.id && o.session_id == session_id)
-                {
-                    Some(order) => Some(order_view(tx, &order)?),
-                    None => None,
-                },
+                Some(id) => session_order(tx, account.id, &session_id, id)?,
                 None => None,
             };
             let mut wanted: Vec<NumId> = event.into_iter().chain(row.settings.event).collect();

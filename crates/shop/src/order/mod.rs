@@ -22,7 +22,7 @@ pub use expiry::ExpiryReport;
 pub use payment::{PaymentOutcome, PaymentStatus, PaymentView};
 pub use products::MAX_PRODUCTS;
 pub use seats::SeatCount;
-pub(crate) use state::order_view;
+pub(crate) use state::session_order;
 pub use state::{OrderStatus, OrderView};
 pub use tickets::{MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, Quantities};
 

@@ -3,7 +3,7 @@
 
 use protocol::{AccountName, NumId, OrderState};
 
-use crate::storage::{OrderRow, Tx};
+use crate::storage::{AccountId, OrderRow, Tx};
 use crate::{Error, ShopStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,13 +75,7 @@ impl ShopStore {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
-            let Some(row) = tx
-                .order(order)?
-                .filter(|o| o.account == account.id && o.session_id == session_id)
-            else {
-                return Ok(None);
-            };
-            order_view(tx, &row).map(Some)
+            session_order(tx, account.id, &session_id, order)
         })
         .await
     }
@@ -112,7 +106,24 @@ impl ShopStore {
     }
 }
 
-pub(crate) fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
+/// The order's view, only when it belongs to this session of the account (order ids are
+/// guessable).
+pub(crate) fn session_order(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    session_id: &str,
+    order: NumId,
+) -> Result<Option<OrderView>, Error> {
+    let Some(row) = tx
+        .order(order)?
+        .filter(|o| o.account == account && o.session_id == session_id)
+    else {
+        return Ok(None);
+    };
+    order_view(tx, &row).map(Some)
+}
+
+fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
     let customer = match order.customer {
         Some(id) => tx.customer(id)?,
         None => None,
