@@ -138,7 +138,7 @@ fn an_interrupted_run_leaves_no_server_and_no_directory() {
             work_dir = Some(dir.to_owned());
         }
         // The shop server is up and the shoppers are on their way.
-        if line.contains("tracked shoppers") {
+        if line.contains("round 1 of") {
             break;
         }
     }

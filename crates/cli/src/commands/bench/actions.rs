@@ -13,25 +13,45 @@ use crate::commands::loadgen;
 
 /// Shoppers at once, as in the goal.
 const CONCURRENCY: usize = 16;
-/// The same journeys every run.
-const SEED: u64 = 20_261_201;
+/// The journeys of a run's first round; round `r` walks those of `SEED + r`.
+pub(crate) const SEED: u64 = 20_261_201;
 /// How long the server may take to finish relaying after the last response.
 const SETTLE: Duration = Duration::from_secs(30);
 
-/// What one load run measured.
-#[derive(Debug, Clone, Copy)]
+/// What load runs measured, added up over rounds.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Actions {
-    pub(crate) per_s: f64,
-    pub(crate) cpu_us_per_action: f64,
     pub(crate) actions: u64,
     pub(crate) errors: u64,
+    /// The server's CPU time over the runs.
+    pub(crate) cpu: Duration,
+    /// The runs' time, from the first shopper's start to the last one's end.
+    pub(crate) elapsed: Duration,
 }
 
-/// `shoppers` shoppers, `tracked_ratio` of them with a ref.
+impl Actions {
+    pub(crate) fn add(&mut self, run: Actions) {
+        self.actions += run.actions;
+        self.errors += run.errors;
+        self.cpu += run.cpu;
+        self.elapsed += run.elapsed;
+    }
+
+    pub(crate) fn per_s(&self) -> f64 {
+        self.actions as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub(crate) fn cpu_us_per_action(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.actions as f64
+    }
+}
+
+/// `shoppers` shoppers walking the journeys of `seed`, `tracked_ratio` of them with a ref.
 pub(crate) async fn measure(
     server: &Server,
     shoppers: u64,
     tracked_ratio: f64,
+    seed: u64,
 ) -> anyhow::Result<Actions> {
     let args = LoadgenArgs {
         url: server.base_url(),
@@ -39,7 +59,7 @@ pub(crate) async fn measure(
         shoppers,
         concurrency: CONCURRENCY,
         tracked_ratio,
-        seed: Some(SEED),
+        seed: Some(seed),
         events: Vec::new(),
         json: false,
     };
@@ -52,11 +72,10 @@ pub(crate) async fn measure(
     if actions == 0 {
         anyhow::bail!("the shoppers made no action ({} errors)", totals.errors);
     }
-    let cpu = after.saturating_sub(before);
     Ok(Actions {
-        per_s: actions as f64 / outcome.elapsed.as_secs_f64(),
-        cpu_us_per_action: cpu.as_secs_f64() * 1e6 / actions as f64,
         actions,
         errors: totals.errors,
+        cpu: after.saturating_sub(before),
+        elapsed: outcome.elapsed,
     })
 }

@@ -36,11 +36,8 @@ pub(crate) async fn shop_figures(
     })
     .await?;
 
-    progress(&format!("{} tracked shoppers", plan.shoppers));
-    let tracked = actions::measure(&server, plan.shoppers, 1.0).await?;
+    let (tracked, untracked) = tracked_and_untracked(&server, plan.shoppers).await?;
     let (templates, next_id) = items::capture(&server.base_url(), SHOP_ACCOUNT, &key).await?;
-    progress(&format!("{} untracked shoppers", plan.shoppers));
-    let untracked = actions::measure(&server, plan.shoppers, 0.0).await?;
     progress(&format!(
         "paced page views at {:.0}/s for {:?}",
         plan.latency_rate, plan.latency_time
@@ -55,19 +52,20 @@ pub(crate) async fn shop_figures(
     .await?;
     server.stop().await?;
 
+    let rounds = rounds(plan.shoppers);
     for (name, run) in [("tracked", tracked), ("untracked", untracked)] {
         let note = format!(
-            "{} shoppers, 16 at once: {} actions, {} errors",
+            "{} shoppers, 16 at once, in {rounds} rounds: {} actions, {} errors",
             plan.shoppers, run.actions, run.errors
         );
         report.set(
             &format!("{prefix}{name}_actions_per_s"),
-            run.per_s,
+            run.per_s(),
             note.clone(),
         );
         report.set(
             &format!("{prefix}server_cpu_us_per_{name}_action"),
-            run.cpu_us_per_action,
+            run.cpu_us_per_action(),
             note,
         );
     }
@@ -91,6 +89,50 @@ pub(crate) async fn shop_figures(
     report.set(&format!("{prefix}latency_p99_ms"), p99, note.clone());
     report.set(&format!("{prefix}sse_latency_p99_ms"), sse, note);
     Ok(templates)
+}
+
+/// Tracked and untracked shoppers take turns in this many rounds, each round's second
+/// kind going first in the next (tracked, untracked; untracked, tracked; ...). A machine
+/// whose speed drifts during the run (other work on it, its caches, the server's own
+/// warming up) then weighs on both kinds alike, and the ratio of their CPU times is not
+/// decided by which kind ran first.
+const ROUNDS: u64 = 4;
+
+fn rounds(shoppers: u64) -> u64 {
+    ROUNDS.min(shoppers)
+}
+
+/// `shoppers` tracked and as many untracked shoppers, in rounds (see [`ROUNDS`]). Both
+/// kinds of a round walk the same journeys.
+async fn tracked_and_untracked(
+    server: &Server,
+    shoppers: u64,
+) -> anyhow::Result<(actions::Actions, actions::Actions)> {
+    let rounds = rounds(shoppers);
+    let (mut tracked, mut untracked) = (actions::Actions::default(), actions::Actions::default());
+    for round in 0..rounds {
+        let these = shoppers * (round + 1) / rounds - shoppers * round / rounds;
+        let seed = actions::SEED + round;
+        progress(&format!(
+            "round {} of {rounds}: {these} tracked and {these} untracked shoppers",
+            round + 1
+        ));
+        let order: [bool; 2] = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for with_ref in order {
+            let ratio = if with_ref { 1.0 } else { 0.0 };
+            let run = actions::measure(server, these, ratio, seed).await?;
+            if with_ref {
+                tracked.add(run);
+            } else {
+                untracked.add(run);
+            }
+        }
+    }
+    Ok((tracked, untracked))
 }
 
 /// Hot and cold reads, `consume` catching up, and the RSS, on a server of the read stream.
