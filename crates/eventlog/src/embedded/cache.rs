@@ -227,7 +227,7 @@ impl Cache {
         // is copied a few times at most (not once per later append, as when every append
         // went into the last chunk), and an account's tail has a few small chunks at most.
         let mut chunk = chunk_of(appended.items);
-        let mut merged = false;
+        let mut start = first;
         while tail
             .chunks
             .back()
@@ -237,17 +237,25 @@ impl Cache {
                 break;
             };
             state.bytes -= last.body.len();
+            if let Some(taken) = last.first() {
+                start = taken;
+                // Its name in the eviction queue goes with it. The chunk is the account's
+                // newest, so its name is among the newest: found from the back.
+                if let Some(at) = state
+                    .order
+                    .iter()
+                    .rposition(|(a, f)| *f == taken && *a == appended.account)
+                {
+                    state.order.remove(at);
+                }
+            }
             chunk = joined(last, chunk);
-            merged = true;
         }
         let chunk = Arc::new(chunk);
         state.bytes += chunk.body.len();
-        // The eviction queue names each chunk's start: a chunk that took in earlier ones
-        // starts where the earliest did, already named. (The start of a chunk taken in
-        // stays in the queue naming nothing, and eviction passes over it.)
-        if !merged {
-            state.order.push_back((appended.account, first));
-        }
+        // The eviction queue names each chunk once, by its start, in the order of each
+        // account's chunks: the account's newest chunk is named last.
+        state.order.push_back((appended.account, start));
         tail.chunks.push_back(chunk);
         self.evict(state);
     }
@@ -507,6 +515,42 @@ mod tests {
             "{} chunks for {bytes} bytes",
             tail.chunks.len()
         );
+    }
+
+    /// Chunks that were joined leave no names behind in the eviction queue, also when
+    /// several accounts append in turn.
+    #[test]
+    fn the_eviction_queue_names_each_chunk_once() {
+        let cache = Cache::new(usize::MAX);
+        let accounts = [
+            AccountName::parse("one").unwrap(),
+            AccountName::parse("two").unwrap(),
+        ];
+        let mut previous = [None, None];
+        for n in 0..5_000u64 {
+            let which = usize::from(n % 3 == 0);
+            previous[which] = append(
+                &cache,
+                &accounts[which],
+                previous[which],
+                vec![item(n, 800)],
+            );
+        }
+        let state = cache.lock();
+        let mut names: Vec<(AccountName, ItemId)> = state.order.iter().cloned().collect();
+        let mut starts: Vec<(AccountName, ItemId)> = accounts
+            .iter()
+            .flat_map(|a| {
+                state.accounts[a]
+                    .chunks
+                    .iter()
+                    .filter_map(|c| c.first())
+                    .map(|first| (a.clone(), first))
+            })
+            .collect();
+        names.sort();
+        starts.sort();
+        assert_eq!(names, starts);
     }
 
     /// Eviction still finds every chunk's start in its queue after chunks were joined.
