@@ -10,24 +10,22 @@
 //!
 //! With one task every write is a commit of its own; with many, writes share commits
 //! (group commit). The third argument, `normal`, opens the store with
-//! `synchronous=NORMAL` instead of `FULL`. Linux only: the CPU time is read from
-//! `/proc/self/stat`.
+//! `synchronous=NORMAL` instead of `FULL`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use protocol::{AccountName, Ref, Timestamp};
 use shop::{ShopBackend, ShopStore, ShopSync};
 
-/// User and system CPU time of this process so far, in clock ticks (1/100 s on Linux).
-fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+/// The CPU time this process has used so far, all its threads, user and system.
+fn cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
 }
 
 fn main() {
@@ -65,7 +63,7 @@ fn main() {
             .await
             .unwrap();
         let started = Instant::now();
-        let cpu_before = cpu_ticks();
+        let cpu_before = cpu_time();
         let writers: Vec<_> = (0..tasks)
             .map(|_| {
                 let store = store.clone();
@@ -85,7 +83,7 @@ fn main() {
         }
         let wall = started.elapsed().as_secs_f64();
         let writes = (tasks * per_task) as f64;
-        let cpu_us = (cpu_ticks() - cpu_before) as f64 * 1e6 / 100.0;
+        let cpu_us = (cpu_time() - cpu_before).as_secs_f64() * 1e6;
         assert_eq!(store.outbox_len().await.unwrap(), (tasks * per_task) as u64);
         println!(
             "{tasks} tasks, {sync:?}: {writes} writes in {wall:.2} s, {:.0} writes/s, {:.1} µs of CPU per write",
