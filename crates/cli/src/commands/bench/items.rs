@@ -1,6 +1,7 @@
 //! The items the read figures read: real ones first, taken from the eventstream after
 //! tracked shoppers walked the pages, then repeated (type and data byte for byte) into
-//! a large stream through the event log's own `append`, the call the relay makes. The
+//! a large stream through the event log's own `append`, as the relay's `append_rows`
+//! but without the record of an outbox row per item. The
 //! ids are spread over the retention window as a live shop's would be, so that reading
 //! old items means reading across the whole retained range.
 
