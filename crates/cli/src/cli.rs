@@ -114,6 +114,9 @@ pub(crate) struct BenchArgs {
     /// deleted at the end.
     #[arg(long, value_name = "URL")]
     pub(crate) redis: Option<String>,
+    /// How the embedded shop store syncs a commit, as `serve --shop-sync`.
+    #[arg(long, value_name = "full|normal", default_value = "full")]
+    pub(crate) shop_sync: ShopSync,
     /// Items in the read stream (for tests).
     #[arg(long, hide = true)]
     pub(crate) items: Option<usize>,

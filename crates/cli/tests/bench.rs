@@ -119,11 +119,13 @@ async fn a_small_run_prints_every_figure_as_a_positive_number() {
     }
 }
 
+/// Also: `--shop-sync` reaches the shop's server.
 #[test]
 fn an_interrupted_run_leaves_no_server_and_no_directory() {
     let mut child = Command::new(BIN)
         .arg("bench")
         .args(SMALL)
+        .args(["--shop-sync", "normal"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -143,7 +145,17 @@ fn an_interrupted_run_leaves_no_server_and_no_directory() {
         }
     }
     let work_dir = work_dir.expect("bench named no working directory");
-    assert!(!servers_using(&work_dir).is_empty(), "no server was found");
+    let servers = servers_using(&work_dir);
+    assert!(!servers.is_empty(), "no server was found");
+    for server in servers {
+        let environ = std::fs::read(format!("/proc/{server}/environ")).unwrap_or_default();
+        assert!(
+            environ
+                .split(|b| *b == 0)
+                .any(|var| var == b"TICKETSTREAM_SHOP_SYNC=normal"),
+            "the shop server was started without --shop-sync normal"
+        );
+    }
 
     let status = Command::new("kill")
         .args(["-INT", &pid.to_string()])
@@ -183,6 +195,17 @@ fn servers_using(dir: &str) -> Vec<u32> {
         }
     }
     pids
+}
+
+#[test]
+fn a_sync_mode_it_does_not_know_is_refused() {
+    let output = Command::new(BIN)
+        .args(["bench", "--shop-sync", "fast"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a sync mode"), "{stderr}");
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! change committed with it: they share one transaction), at most the uncertain ones of
 //! failed requests on top; no seat is oversold and the counters agree with the orders.
 //! This is what group commit must keep: nobody is answered before the commit holding
-//! their change is on disk.
+//! their change is written (synced to disk with the default `--shop-sync full`; written
+//! to the WAL file, which a crash of the process does not lose, with `normal`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,9 +21,10 @@ use common::{BIN, Process, serve_on, ticketstream, wait_until};
 use shop::ShopStore;
 use testsupport::free_port;
 
-fn serve(data_dir: &Path, port: u16) -> Process {
+fn serve(data_dir: &Path, port: u16, sync: &str) -> Process {
     let mut command = Command::new(BIN);
     command.arg("--data-dir").arg(data_dir);
+    command.env("TICKETSTREAM_SHOP_SYNC", sync);
     serve_on(command, port)
 }
 
@@ -55,6 +57,15 @@ async fn ready(port: u16) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rush_killed_mid_run_keeps_every_acknowledged_action_and_oversells_nothing() {
+    rush_killed_mid_run("full").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rush_killed_mid_run_with_shop_sync_normal_keeps_every_acknowledged_action() {
+    rush_killed_mid_run("normal").await;
+}
+
+async fn rush_killed_mid_run(sync: &str) {
     let dir = tempfile::tempdir().unwrap();
     let demo = last_json_line(&ticketstream(dir.path(), &["demo", "init", "--json"]));
     let accesskey = demo["api"]["accesskey"].as_str().unwrap().to_owned();
@@ -62,7 +73,7 @@ async fn a_rush_killed_mid_run_keeps_every_acknowledged_action_and_oversells_not
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
 
-    let mut server = serve(dir.path(), port);
+    let mut server = serve(dir.path(), port, sync);
     wait_until("the server is ready", async || ready(port).await).await;
     let mut shoppers = loadgen(dir.path(), port);
     // Mid-run: once the rush has put some actions in the stream, kill the server.
@@ -76,7 +87,7 @@ async fn a_rush_killed_mid_run_keeps_every_acknowledged_action_and_oversells_not
     );
     server.0.kill().unwrap();
     server.0.wait().unwrap();
-    server = serve(dir.path(), port);
+    server = serve(dir.path(), port, sync);
     wait_until("the killed server is back", async || ready(port).await).await;
 
     let summary = last_json_line(&shoppers.wait_with_output().unwrap());

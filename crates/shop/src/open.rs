@@ -59,6 +59,14 @@ pub enum ShopSync {
 }
 
 impl ShopSync {
+    /// The name `--shop-sync` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShopSync::Full => "full",
+            ShopSync::Normal => "normal",
+        }
+    }
+
     pub(crate) fn pragma(self) -> &'static str {
         match self {
             ShopSync::Full => "FULL",

@@ -42,7 +42,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, anyhow, bail};
 use eventlog::{Backend, KeyPrefix};
 use protocol::AccountName;
-use shop::DatabaseUrl;
+use shop::{DatabaseUrl, ShopSync};
 
 use self::plan::Plan;
 use self::redis::RedisTarget;
@@ -132,7 +132,17 @@ async fn measure(
     progress(&format!("working in {}", work.path().display()));
 
     let admin = Admin::new(&work.path().join("shop"), None)?;
-    let templates = figures::shop_figures(plan, &admin, &[], "", report).await?;
+    let sync = [(
+        "TICKETSTREAM_SHOP_SYNC".to_owned(),
+        plan.shop_sync.as_str().to_owned(),
+    )];
+    let templates = figures::shop_figures(plan, &admin, &sync, "", report).await?;
+    if plan.shop_sync != ShopSync::default() {
+        report.remark(format!(
+            "the embedded shop ran with --shop-sync {}",
+            plan.shop_sync.as_str()
+        ));
+    }
 
     let admin = Admin::new(&work.path().join("log"), None)?;
     let key = admin.read_account().await?;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::bail;
+use shop::ShopSync;
 
 use super::read::PAGE;
 use crate::cli::BenchArgs;
@@ -22,6 +23,8 @@ pub(crate) struct Plan {
     pub(crate) latency_rate: f64,
     /// How long `consume` may take to catch up before its rate so far is taken.
     pub(crate) consume_limit: Duration,
+    /// `serve --shop-sync` of the embedded shop.
+    pub(crate) shop_sync: ShopSync,
 }
 
 impl Plan {
@@ -36,6 +39,7 @@ impl Plan {
                 latency_time: Duration::from_secs(3),
                 latency_rate: 1000.0,
                 consume_limit: Duration::from_secs(30),
+                shop_sync: args.shop_sync,
             }
         } else {
             Plan {
@@ -45,6 +49,7 @@ impl Plan {
                 latency_time: Duration::from_secs(10),
                 latency_rate: 1000.0,
                 consume_limit: Duration::from_secs(60),
+                shop_sync: args.shop_sync,
             }
         };
         if let Some(items) = args.items {
