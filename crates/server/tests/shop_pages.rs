@@ -356,6 +356,32 @@ async fn a_forwarded_header_from_an_untrusted_peer_is_ignored() {
     assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
 }
 
+/// The front page speaks the language the browser prefers among ours, weights and
+/// regional tags included, as the error pages do.
+#[tokio::test]
+async fn the_front_page_speaks_the_language_the_browser_prefers() {
+    let shop = spawn_shop().await;
+    let dutch = "Deze server verkoopt tickets";
+    let english = "This server sells tickets";
+    for (language, says) in [
+        (None, english),
+        (Some("nl-BE,nl;q=0.9,en;q=0.8"), dutch),
+        (Some("fr, nl;q=0.5"), dutch),
+        (Some("nl;q=0.4, en-GB;q=0.6"), english),
+        (Some("de"), english),
+        (Some("nl;q=0"), english),
+    ] {
+        let mut request = shop.http.get(format!("{}/", shop.base));
+        if let Some(language) = language {
+            request = request.header("accept-language", language);
+        }
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{language:?}");
+        let body = answer.text().await.unwrap();
+        assert!(body.contains(says), "{language:?}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_address_is_a_page_outside_the_api_and_json_inside() {
     let shop = spawn_shop().await;

@@ -65,15 +65,13 @@ pub(crate) async fn favicon() -> impl IntoResponse {
     )
 }
 
-/// `GET /`: a plain page that says what this server is, in the visitor's first language
-/// among English and Dutch.
+/// `GET /`: a plain page that says what this server is, in the language the browser
+/// prefers among English and Dutch (as the error pages choose it).
 pub(crate) async fn home(headers: HeaderMap) -> Result<Response, PageError> {
-    let preferred = headers
+    let accepted = headers
         .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|tag| tag.trim().get(..2).unwrap_or("").to_ascii_lowercase());
-    let t = Texts::for_lang(preferred.as_deref());
+        .and_then(|v| v.to_str().ok());
+    let t = Texts::for_lang(Texts::accepted(accepted));
     let page = HomePage {
         frame: Frame::new(t, t.home_title),
     };
