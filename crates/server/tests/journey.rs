@@ -365,6 +365,39 @@ async fn refused_changes_record_nothing() {
         .await
         .unwrap();
     assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A form larger than a page takes, though under the server's limit: 413 too.
+    let large = "x".repeat(40_000);
+    let oversized = shop
+        .http
+        .post(format!("{}/widgets/demo/shop/tickets", shop.base))
+        .header("cookie", shopper.cookie.clone().unwrap())
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("event", "10005"),
+            ("q_600", "1"),
+            ("junk", large.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(oversized.text().await.unwrap().contains("at most 16 KiB"));
+    // The same fields as JSON: not a form, 415.
+    let json = shop
+        .http
+        .post(format!("{}/widgets/demo/shop/tickets", shop.base))
+        .header("cookie", shopper.cookie.clone().unwrap())
+        .json(&serde_json::json!({"csrf": csrf, "event": "10005", "q_600": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        json.text()
+            .await
+            .unwrap()
+            .contains("this page takes a form")
+    );
 
     tokio::time::sleep(Duration::from_millis(200)).await;
     let items = shop.read_all().await;

@@ -36,6 +36,12 @@ pub(crate) enum PageError {
     /// the parameter or field, in English, for whoever debugs the link.
     #[error("{0}")]
     BadRequest(String),
+    /// A body that is not a form where a page takes one (415).
+    #[error("{0}")]
+    NotAForm(String),
+    /// A form larger than a page takes (413).
+    #[error("{0}")]
+    TooLarge(String),
     /// A shop rule the shopper ran into where no page could show it as a message.
     #[error("{0}")]
     Rule(shop::ShopRule),
@@ -64,6 +70,8 @@ impl PageError {
     fn status(&self) -> StatusCode {
         match self {
             PageError::BadRequest(_) | PageError::Rule(_) => StatusCode::BAD_REQUEST,
+            PageError::NotAForm(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PageError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             PageError::BadSignature | PageError::FormExpired | PageError::NoSession => {
                 StatusCode::FORBIDDEN
             }
@@ -77,7 +85,9 @@ impl PageError {
     /// The message in the shopper's language, and a detail in English when it helps.
     fn words(&self, t: &'static Texts) -> (&'static str, Option<String>) {
         match self {
-            PageError::BadRequest(detail) => (t.err_bad_request, Some(detail.clone())),
+            PageError::BadRequest(detail)
+            | PageError::NotAForm(detail)
+            | PageError::TooLarge(detail) => (t.err_bad_request, Some(detail.clone())),
             PageError::Rule(rule) => (
                 t.message(Some(rule_key(rule))).unwrap_or(t.err_bad_request),
                 None,

@@ -59,12 +59,19 @@ impl<F: FormBody + Send> FromRequest<App> for ShopForm<F> {
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
         if !is_form {
-            return Err(PageError::BadRequest("this page takes a form".into()));
+            return Err(PageError::NotAForm(
+                "this page takes a form (application/x-www-form-urlencoded)".into(),
+            ));
         }
         let shopper = shopper(app, &account, &parts.headers).await?;
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
-            .map_err(|_| PageError::BadRequest("the form is too large".into()))?;
+            .map_err(|_| {
+                PageError::TooLarge(format!(
+                    "the form is too large (at most {} KiB)",
+                    MAX_FORM_BYTES / 1024
+                ))
+            })?;
         let mut fields = Fields::parse(&bytes)?;
         shopper.check_csrf(fields.take("csrf").as_deref())?;
         let form = F::parse(&mut fields)?;
