@@ -134,11 +134,17 @@ mod tests {
         let pid = std::process::id();
         let resident = resident(pid).unwrap();
         assert!(resident.total > 0 && resident.total >= resident.anon);
-        // Burn a little CPU so that at least one tick has passed.
+        // Burn CPU until a tick has been counted: on a loaded machine 50 ms of wall
+        // time may hold less than one tick of CPU, so wait on the CPU, not the clock
+        // (at most 10 s, far beyond a tick of 10 ms).
         let started = std::time::Instant::now();
         let mut x = 0u64;
-        while started.elapsed() < Duration::from_millis(50) {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        while cpu_time(pid).unwrap() == Duration::ZERO
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            for _ in 0..100_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
         }
         std::hint::black_box(x);
         assert!(cpu_time(pid).unwrap() > Duration::ZERO);
