@@ -150,12 +150,15 @@ fn catalog_import_updates_in_place_and_names_the_line_of_a_broken_file() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("imported 3 events"), "{stdout}");
     }
-    // The event's image, from beside the catalog file into the account's media folder.
+    // The event's image, from beside the catalog file into the shop store.
     let image = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/dance.svg");
-    assert_eq!(
-        std::fs::read(dir.path().join("media/club/dance.svg")).unwrap(),
-        std::fs::read(image).unwrap()
-    );
+    let stored = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let club = protocol::AccountName::parse("club").unwrap();
+        let shop = shop::ShopStore::open(dir.path()).await.unwrap();
+        shop.image(&club, "dance.svg").await.unwrap()
+    });
+    assert_eq!(stored, Some(std::fs::read(image).unwrap()));
+    assert!(!dir.path().join("media").exists(), "no files are written");
     let no_image = dir.path().join("no-image.toml");
     std::fs::write(
         &no_image,
@@ -404,10 +407,10 @@ async fn serve_demo_with_a_redis_event_log_serves_the_shoppers_actions() {
 }
 
 /// `serve --database-url postgres://... --eventlog redis://... --demo` on a fresh
-/// database: the demo is set up there, the printed links work, and the data directory
-/// holds nothing but the demo's images.
+/// database: the demo is set up there, the printed links work, its image is served from
+/// PostgreSQL, and the data directory holds nothing.
 #[tokio::test]
-async fn serve_demo_with_postgres_and_redis_keeps_only_images_in_the_data_dir() {
+async fn serve_demo_with_postgres_and_redis_keeps_nothing_in_the_data_dir() {
     let test = "serve_demo_with_postgres_and_redis";
     let (Some(db), Some(redis)) = (TestDatabase::create(test), TestRedis::create(test)) else {
         return;
@@ -427,17 +430,20 @@ async fn serve_demo_with_postgres_and_redis_keeps_only_images_in_the_data_dir() 
     );
     shop_and_read_back(&printed).await;
     let kept: Vec<_> = std::fs::read_dir(&data_dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name())
-        .collect();
-    assert_eq!(kept, ["media"], "no store, no lock in the data directory");
-    assert!(
-        data_dir
-            .join("media/demo")
-            .read_dir()
-            .unwrap()
-            .next()
-            .is_some()
+        .map(|dir| dir.map(|entry| entry.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(kept.is_empty(), "no store, no lock, no images: {kept:?}");
+    let base = printed
+        .eventstream
+        .trim_end_matches("/api/1/demo/eventstream");
+    let image = reqwest::get(format!("{base}/media/demo/dance.svg"))
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(
+        image.bytes().await.unwrap().as_ref(),
+        shop::DEMO_MEDIA[0].1,
+        "the image comes from the store"
     );
     let accounts: i64 = db.with_client(|client| {
         client

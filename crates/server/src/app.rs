@@ -44,8 +44,9 @@ pub struct AppConfig {
     /// How long a client may take to send a request's headers; then its connection is
     /// closed. Also the longest a kept-alive connection may sit idle between requests.
     pub header_read_timeout: Duration,
-    /// The accounts' own static files (event images): `<media_dir>/<account>/<file>`,
-    /// served at `/media/<account>/<file>`. `None`: no files are served.
+    /// Where older versions kept the accounts' event images as files,
+    /// `<media_dir>/<account>/<file>`: an image the shop store does not hold is served
+    /// from there at `/media/<account>/<file>`. `None`: only the store's images.
     pub media_dir: Option<PathBuf>,
 }
 

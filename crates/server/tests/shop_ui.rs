@@ -7,9 +7,10 @@
 
 mod pages_support;
 
-use pages_support::{Shopper, kinds, spawn_shop};
+use pages_support::{Shopper, kinds, spawn_shop, spawn_shop_with};
 use protocol::Timestamp;
 use reqwest::StatusCode;
+use server::AppConfig;
 
 #[tokio::test]
 async fn a_checkout_form_with_mistakes_comes_back_marked_and_records_nothing() {
@@ -148,6 +149,40 @@ async fn an_expired_reservation_says_so_and_leads_back_to_the_tickets() {
     let checkout = s.get("/widgets/demo/shop/checkout").await;
     assert_eq!(checkout.location(), "/widgets/demo/shop/basket?msg=expired");
     assert!(kinds(&shop.items(4).await).contains(&"add_tickets".to_owned()));
+}
+
+/// Images of a data directory from before they moved into the store are still served
+/// from its media folder; an image the store holds wins over a file of the same name.
+#[tokio::test]
+async fn images_the_store_lacks_come_from_an_older_media_folder() {
+    let media = tempfile::tempdir().unwrap();
+    let folder = media.path().join("demo");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("poster.png"), b"\x89PNG old file").unwrap();
+    std::fs::write(folder.join("dance.svg"), b"<svg>the old file</svg>").unwrap();
+    let shop = spawn_shop_with(AppConfig {
+        media_dir: Some(media.path().to_owned()),
+        ..AppConfig::default()
+    })
+    .await;
+    let get = |path: &str| shop.http.get(format!("{}{path}", shop.base)).send();
+
+    let old = get("/media/demo/poster.png").await.unwrap();
+    assert_eq!(old.status(), StatusCode::OK);
+    assert_eq!(old.headers()["content-type"], "image/png");
+    assert_eq!(old.bytes().await.unwrap().as_ref(), b"\x89PNG old file");
+
+    let stored = get("/media/demo/dance.svg")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(stored.as_bytes(), shop::DEMO_MEDIA[0].1);
+    assert_eq!(
+        get("/media/demo/other.png").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

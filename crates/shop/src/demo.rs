@@ -41,20 +41,9 @@ pub const DEMO_ACCOUNT: &str = "demo";
 /// The demo catalog: the example catalog of the repository.
 pub(crate) const DEMO_CATALOG: &str = include_str!("../../../examples/catalog.toml");
 
-/// The demo catalog's images, as (file name, bytes): they belong in the demo account's
-/// media folder (`<media dir>/demo/`).
+/// The demo catalog's images, as (file name, bytes), imported with it.
 pub const DEMO_MEDIA: &[(&str, &[u8])] =
     &[("dance.svg", include_bytes!("../../../examples/dance.svg"))];
-
-/// Writes [`DEMO_MEDIA`] into `<media_dir>/demo/`, creating it.
-pub fn write_demo_media(media_dir: &std::path::Path) -> std::io::Result<()> {
-    let dir = media_dir.join(DEMO_ACCOUNT);
-    std::fs::create_dir_all(&dir)?;
-    for (file, bytes) in DEMO_MEDIA {
-        std::fs::write(dir.join(file), bytes)?;
-    }
-    Ok(())
-}
 
 /// Idempotent: running it twice gives the same account and keys.
 pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
@@ -63,7 +52,16 @@ pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
     store.ensure_account(&name).await?;
     let catalog = crate::parse_catalog(DEMO_CATALOG)
         .unwrap_or_else(|e| unreachable!("the demo catalog is checked by a test: {e}"));
-    store.import_catalog(&name, catalog).await?;
+    let images = DEMO_MEDIA
+        .iter()
+        .map(|(name, bytes)| crate::EventImage {
+            name: (*name).to_owned(),
+            bytes: bytes.to_vec(),
+        })
+        .collect();
+    store
+        .import_catalog_with_images(&name, catalog, images)
+        .await?;
     let events = store
         .events(&name)
         .await?

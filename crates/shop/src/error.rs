@@ -38,6 +38,19 @@ pub enum Error {
         "shop store: the store was written by a newer ticketstream (schema {found}, this one knows up to {known})"
     )]
     SchemaTooNew { found: i64, known: i64 },
+    /// An event of an imported catalog names an image the import was not given and the
+    /// store does not hold.
+    #[error("event {event} names image {image:?}, which was not given with the catalog")]
+    MissingImage {
+        event: protocol::NumId,
+        image: String,
+    },
+    /// An image given with a catalog that cannot be one (its name or its size).
+    #[error("image {image:?} {problem}")]
+    BadImage {
+        image: String,
+        problem: &'static str,
+    },
     #[error("shop store: background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }

@@ -22,13 +22,12 @@ mod store;
 mod visit;
 
 pub use catalog::{
-    Catalog, CatalogError, CatalogEvent, DeliveryScenario, EventInfo, EventOffer, EventTime,
-    IMAGE_EXTENSIONS, ImportReport, OfferLine, Organiser, PaymentScenario, PriceType, Product,
-    SalesChannel, Text, TicketType, TicketTypePrice, Venue, Zone, image_type, parse_catalog,
+    Catalog, CatalogError, CatalogEvent, DeliveryScenario, EventImage, EventInfo, EventOffer,
+    EventTime, IMAGE_EXTENSIONS, ImportReport, MAX_IMAGE_BYTES, OfferLine, Organiser,
+    PaymentScenario, PriceType, Product, SalesChannel, Text, TicketType, TicketTypePrice, Venue,
+    Zone, image_type, parse_catalog,
 };
-pub use demo::{
-    DEMO_ACCOUNT, DEMO_MEDIA, DemoEvent, DemoSetup, KeyJson, demo_init, write_demo_media,
-};
+pub use demo::{DEMO_ACCOUNT, DEMO_MEDIA, DemoEvent, DemoSetup, KeyJson, demo_init};
 pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
 pub use open::{ShopBackend, ShopSync};

@@ -78,7 +78,7 @@ async fn processes_starting_together_migrate_once() {
             .map(|row| row.get(0))
             .collect()
     });
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
 }
 
 /// Buyers spread over several stores, each with its own pool (as several processes

@@ -58,16 +58,11 @@ pub(crate) async fn keys(backend: &ShopBackend, cmd: KeysCommand) -> anyhow::Res
     Ok(())
 }
 
-pub(crate) async fn demo(
-    backend: &ShopBackend,
-    data_dir: &Path,
-    cmd: DemoCommand,
-) -> anyhow::Result<()> {
+pub(crate) async fn demo(backend: &ShopBackend, cmd: DemoCommand) -> anyhow::Result<()> {
     let shop = open_shop(backend).await?;
     match cmd {
         DemoCommand::Init { json } => {
             let setup = shop::demo_init(&shop).await?;
-            write_demo_media(data_dir)?;
             if json {
                 print_json(&setup)?;
             } else {
@@ -85,16 +80,11 @@ pub(crate) async fn demo(
     Ok(())
 }
 
-/// Where the accounts' own files (event images) live: `<data-dir>/media/<account>/`.
+/// Where older versions kept the accounts' event images as files,
+/// `<data-dir>/media/<account>/`: the server still serves an image from there when the
+/// store has none of that name (until the catalog is imported again).
 pub(crate) fn media_dir(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("media")
-}
-
-/// The demo catalog's images, into the demo account's media folder.
-pub(crate) fn write_demo_media(data_dir: &Path) -> anyhow::Result<()> {
-    let dir = media_dir(data_dir);
-    shop::write_demo_media(&dir)
-        .with_context(|| format!("writing the demo images into {}", dir.display()))
 }
 
 /// One JSON object on one line of stdout.

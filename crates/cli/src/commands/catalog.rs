@@ -8,20 +8,18 @@ use shop::{KeyKind, ShopBackend};
 use super::admin::open_shop;
 use crate::cli::{CatalogCommand, WidgetUrlArgs};
 
-pub(crate) async fn catalog(
-    backend: &ShopBackend,
-    data_dir: &Path,
-    cmd: CatalogCommand,
-) -> anyhow::Result<()> {
+pub(crate) async fn catalog(backend: &ShopBackend, cmd: CatalogCommand) -> anyhow::Result<()> {
     match cmd {
         CatalogCommand::Import { file, account } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let catalog = shop::parse_catalog(&text)
                 .with_context(|| format!("{} is not a valid catalog", file.display()))?;
-            copy_images(&file, &catalog, &account, data_dir)?;
+            let images = read_images(&file, &catalog)?;
             let shop = open_shop(backend).await?;
-            let report = shop.import_catalog(&account, catalog).await?;
+            let report = shop
+                .import_catalog_with_images(&account, catalog, images)
+                .await?;
             println!(
                 "imported {} events, {} ticket types, {} prices, {} products into {account}",
                 report.events, report.tickettypes, report.prices, report.products
@@ -31,32 +29,46 @@ pub(crate) async fn catalog(
     Ok(())
 }
 
-/// Copies the catalog's event images from the catalog file's folder into the account's
-/// media folder, before anything is imported: a missing image stops the import.
-fn copy_images(
-    file: &Path,
-    catalog: &shop::Catalog,
-    account: &protocol::AccountName,
-    data_dir: &Path,
-) -> anyhow::Result<()> {
+/// Reads the catalog's event images from the catalog file's folder, before anything is
+/// imported: a missing or oversized image stops the import. They go into the shop store
+/// with the catalog, so every process that shares the store serves them.
+fn read_images(file: &Path, catalog: &shop::Catalog) -> anyhow::Result<Vec<shop::EventImage>> {
     let from = file.parent().unwrap_or_else(|| Path::new("."));
-    let to = super::admin::media_dir(data_dir).join(account.as_str());
+    let mut images: Vec<shop::EventImage> = Vec::new();
     for event in &catalog.events {
         let Some(image) = &event.image else { continue };
+        if images.iter().any(|i| &i.name == image) {
+            continue;
+        }
         let source = from.join(image);
-        if !source.is_file() {
+        let size = std::fs::metadata(&source)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let Some(size) = size else {
             bail!(
                 "{}: event {} names image {image:?}, which is not a file in {}",
                 file.display(),
                 event.id,
                 from.display()
             );
+        };
+        if size > shop::MAX_IMAGE_BYTES as u64 {
+            bail!(
+                "{}: image {image:?} of event {} is {size} bytes; at most {} MiB are taken",
+                file.display(),
+                event.id,
+                shop::MAX_IMAGE_BYTES / (1024 * 1024)
+            );
         }
-        std::fs::create_dir_all(&to).with_context(|| format!("creating {}", to.display()))?;
-        std::fs::copy(&source, to.join(image))
-            .with_context(|| format!("copying {} into {}", source.display(), to.display()))?;
+        let bytes =
+            std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
+        images.push(shop::EventImage {
+            name: image.clone(),
+            bytes,
+        });
     }
-    Ok(())
+    Ok(images)
 }
 
 pub(crate) async fn widget_url(backend: &ShopBackend, args: WidgetUrlArgs) -> anyhow::Result<()> {

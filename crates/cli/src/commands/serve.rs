@@ -41,9 +41,7 @@ pub(crate) async fn run(
         .await?
         .with_reservation(args.reservation);
     let demo = if args.demo {
-        let setup = shop::demo_init(&shop).await?;
-        super::admin::write_demo_media(data_dir)?;
-        Some(setup)
+        Some(shop::demo_init(&shop).await?)
     } else {
         None
     };

@@ -1,10 +1,12 @@
-//! The accounts' own static files (event images), served from `<media dir>/<account>/`,
-//! and the shop's own: the favicon and the front page.
+//! The accounts' event images, served from the shop store (the catalog import puts them
+//! there), and the shop's own files: the favicon and the front page.
 //!
-//! A file is served only when its name is a plain image file name (no folders, a known
-//! extension: see `shop::image_type`), the account name is valid, and the path is a
-//! regular file; its content type follows from the extension alone. Anything else is a
-//! 404, so no request can read outside an account's folder.
+//! An image is served only when its name is a plain image file name (no folders, a known
+//! extension: see `shop::image_type`) and the account name is valid; its content type
+//! follows from the extension alone. An image the store does not hold is looked for in
+//! `<media dir>/<account>/`, where older versions kept them as files, as a regular file
+//! of at most `shop::MAX_IMAGE_BYTES`. Anything else is a 404, so no request can read
+//! outside an account's folder.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -17,9 +19,6 @@ use super::i18n::Texts;
 use super::views::{Frame, HomePage};
 use crate::App;
 
-/// No event image is anywhere near this large.
-const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
-
 const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 /// `GET /media/{account}/{file}`
@@ -28,22 +27,27 @@ pub(crate) async fn file(
     Path((account, file)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let missing = PageError::NotFound(Missing::File);
-    let (Ok(account), Some(content_type), Some(dir)) = (
-        AccountName::parse(&account),
-        shop::image_type(&file),
-        app.config.media_dir.as_ref(),
-    ) else {
+    let (Ok(account), Some(content_type)) = (AccountName::parse(&account), shop::image_type(&file))
+    else {
         return Err(missing);
     };
-    let path = dir.join(account.as_str()).join(&file);
-    // The file itself, not a link to somewhere else.
-    let meta = tokio::fs::symlink_metadata(&path)
-        .await
-        .map_err(|_| missing.clone())?;
-    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-        return Err(missing);
-    }
-    let bytes = tokio::fs::read(&path).await.map_err(|_| missing)?;
+    let bytes = match app.shop.image(&account, &file).await? {
+        Some(bytes) => bytes,
+        None => {
+            let Some(dir) = app.config.media_dir.as_ref() else {
+                return Err(missing);
+            };
+            let path = dir.join(account.as_str()).join(&file);
+            // The file itself, not a link to somewhere else.
+            let meta = tokio::fs::symlink_metadata(&path)
+                .await
+                .map_err(|_| missing.clone())?;
+            if !meta.is_file() || meta.len() > shop::MAX_IMAGE_BYTES as u64 {
+                return Err(missing);
+            }
+            tokio::fs::read(&path).await.map_err(|_| missing)?
+        }
+    };
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

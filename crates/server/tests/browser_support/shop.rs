@@ -38,13 +38,7 @@ impl Shop {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let media = dir.path().join("media");
-        shop::write_demo_media(&media).unwrap();
-        let config = AppConfig {
-            media_dir: Some(media),
-            ..AppConfig::default()
-        };
-        let app = App::new(store, log, Arc::new(SystemClock), config);
+        let app = App::new(store, log, Arc::new(SystemClock), AppConfig::default());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(server::run(listener, app, async move {
             let _ = stopped.await;

@@ -21,8 +21,6 @@ pub(crate) struct TestShop {
     pub(crate) store: ShopStore,
     _stop: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
-    /// The account images the pages serve.
-    _media: tempfile::TempDir,
 }
 
 /// The shop, with a page rate limit no test of the pages reaches unless it means to.
@@ -54,12 +52,6 @@ pub(crate) async fn spawn_shop_on(store: ShopStore, log: EventLog, config: AppCo
     let demo = shop::demo_init(&store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let media = tempfile::tempdir().unwrap();
-    shop::write_demo_media(media.path()).unwrap();
-    let config = AppConfig {
-        media_dir: Some(media.path().to_owned()),
-        ..config
-    };
     let app = App::new(store.clone(), log, Arc::new(SystemClock), config);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server::run(listener, app, async move {
@@ -75,7 +67,6 @@ pub(crate) async fn spawn_shop_on(store: ShopStore, log: EventLog, config: AppCo
             .unwrap(),
         _stop: stop,
         _dir: None,
-        _media: media,
     }
 }
 

@@ -1,6 +1,28 @@
-//! Event images: files among an account's own static files, named in the catalog. A name
-//! is a plain file name with a known image extension, so it can never point outside the
-//! account's folder, and its extension alone decides the content type it is served with.
+//! Event images: files named in the catalog, stored with it by the import (in the shop
+//! store, so every process that shares the store serves them). A name is a plain file
+//! name with a known image extension, so it can never point outside the account's
+//! folder where an older data directory keeps them as files, and its extension alone
+//! decides the content type it is served with.
+
+/// No event image is anywhere near this large.
+pub const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// An image file the catalog names, with its bytes, for [`crate::ShopStore::import_catalog_with_images`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct EventImage {
+    /// The file name, as the catalog's `image` gives it.
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for EventImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventImage")
+            .field("name", &self.name)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
 
 /// The extensions an image may have.
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "svg"];

@@ -13,7 +13,7 @@ pub(crate) mod store;
 mod time;
 
 pub use file::{CatalogError, parse_catalog};
-pub use image::{IMAGE_EXTENSIONS, image_type};
+pub use image::{EventImage, IMAGE_EXTENSIONS, MAX_IMAGE_BYTES, image_type};
 pub use model::{
     Catalog, CatalogEvent, DeliveryScenario, Organiser, PaymentScenario, PriceType, Product,
     SalesChannel, Text, TicketType, TicketTypePrice, Venue,

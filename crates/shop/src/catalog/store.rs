@@ -6,6 +6,7 @@ use std::sync::Arc;
 use protocol::{AccountName, Money, NumId};
 
 use super::cache::CachedCatalog;
+use super::image::{EventImage, MAX_IMAGE_BYTES, image_type};
 
 use super::model::{Catalog, DeliveryScenario, Organiser, PaymentScenario, Product, Text, Venue};
 use super::time::EventTime;
@@ -58,15 +59,68 @@ pub struct EventOffer {
 impl ShopStore {
     /// Imports `catalog` for the account in one transaction. Entries the file no longer
     /// lists stay in the store (orders refer to them) but are no longer offered.
+    ///
+    /// Every image an event names must already be in the store: a catalog with new
+    /// images goes through [`ShopStore::import_catalog_with_images`].
     pub async fn import_catalog(
         &self,
         account: &AccountName,
         catalog: Catalog,
     ) -> Result<ImportReport, Error> {
+        self.import_catalog_with_images(account, catalog, Vec::new())
+            .await
+    }
+
+    /// Imports `catalog` and stores `images` (replacing images of the same names) in one
+    /// transaction. Every image an event names must be among `images` or already in the
+    /// store; each image's name must be a plain image file name
+    /// ([`crate::image_type`]) and its size at most [`MAX_IMAGE_BYTES`].
+    pub async fn import_catalog_with_images(
+        &self,
+        account: &AccountName,
+        catalog: Catalog,
+        images: Vec<EventImage>,
+    ) -> Result<ImportReport, Error> {
+        for image in &images {
+            let problem = if image_type(&image.name).is_none() {
+                "is not a plain png, jpg, webp or svg file name"
+            } else if image.bytes.len() > MAX_IMAGE_BYTES {
+                "is larger than 8 MiB"
+            } else {
+                continue;
+            };
+            return Err(Error::BadImage {
+                image: image.name.clone(),
+                problem,
+            });
+        }
         let name = account.clone();
         self.transact(move |tx| {
             let account = account_id(tx, &name)?;
+            for image in &images {
+                tx.put_image(account, &image.name, &image.bytes)?;
+            }
+            for event in &catalog.events {
+                let Some(image) = &event.image else { continue };
+                if !images.iter().any(|i| &i.name == image) && tx.image(account, image)?.is_none() {
+                    return Err(Error::MissingImage {
+                        event: event.id,
+                        image: image.clone(),
+                    });
+                }
+            }
             import(tx, account, &catalog)
+        })
+        .await
+    }
+
+    /// An event image of the account, `None` when it has no image of that name.
+    pub async fn image(&self, account: &AccountName, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let account = account.clone();
+        let name = name.to_owned();
+        self.read(move |tx| match tx.account(&account)? {
+            Some(row) => tx.image(row.id, &name),
+            None => Ok(None),
         })
         .await
     }

@@ -121,6 +121,24 @@ fn event_info(row: &Row) -> Result<EventInfo, Error> {
 }
 
 impl CatalogTx for PgTx<'_> {
+    fn put_image(&mut self, account: AccountId, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO images (account_id, name, bytes) VALUES ($1, $2, $3)
+             ON CONFLICT (account_id, name) DO UPDATE SET bytes = EXCLUDED.bytes",
+            &[&account.0, &name, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn image(&mut self, account: AccountId, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.query_opt(
+            "SELECT bytes FROM images WHERE account_id = $1 AND name = $2",
+            &[&account.0, &name],
+        )?
+        .map(|row| get(&row, 0))
+        .transpose()
+    }
+
     fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error> {
         for sql in DEACTIVATE {
             self.execute(sql, &[&account.0])?;

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_shop.sql"),
     include_str!("migrations/0002_shop_pages.sql"),
     include_str!("migrations/0003_catalog_version.sql"),
+    include_str!("migrations/0004_images.sql"),
 ];
 
 /// Advisory lock keys (per database): ASCII "tsmigrat" and "tsrelay!" as integers, so

@@ -121,6 +121,26 @@ fn event_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventInfo> {
 }
 
 impl CatalogTx for SqliteTx<'_> {
+    fn put_image(&mut self, account: AccountId, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.execute(
+            "INSERT INTO images (account_id, name, bytes) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_id, name) DO UPDATE SET bytes = excluded.bytes",
+            params![account.0, name, bytes],
+        )
+        .db()?;
+        Ok(())
+    }
+
+    fn image(&mut self, account: AccountId, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.query_row(
+            "SELECT bytes FROM images WHERE account_id = ?1 AND name = ?2",
+            params![account.0, name],
+            |row| row.get(0),
+        )
+        .optional()
+        .db()
+    }
+
     fn deactivate_catalog(&mut self, account: AccountId) -> Result<(), Error> {
         for sql in DEACTIVATE {
             self.execute(sql, params![account.0]).db()?;

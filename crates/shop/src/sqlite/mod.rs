@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_integrity.sql"),
     include_str!("migrations/0005_shop_pages.sql"),
     include_str!("migrations/0006_catalog_version.sql"),
+    include_str!("migrations/0007_images.sql"),
 ];
 
 /// Statements kept prepared per connection: more than this backend has (about 70), so

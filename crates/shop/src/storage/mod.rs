@@ -102,6 +102,11 @@ pub(crate) trait CatalogTx {
         position: usize,
     ) -> Result<(), Error>;
 
+    /// Stores an event image under its file name, replacing one of that name.
+    fn put_image(&mut self, account: AccountId, name: &str, bytes: &[u8]) -> Result<(), Error>;
+    /// An event image's bytes, as the last import stored them.
+    fn image(&mut self, account: AccountId, name: &str) -> Result<Option<Vec<u8>>, Error>;
+
     fn default_saleschannel(&mut self, account: AccountId) -> Result<Option<NumId>, Error>;
     fn saleschannel_active(&mut self, account: AccountId, id: NumId) -> Result<bool, Error>;
     fn return_hosts(&mut self, account: AccountId) -> Result<Vec<String>, Error>;

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use protocol::{AccountName, NumId};
 use shop::{
-    Error, KeyKind, ORDERLESS_SESSION_IDLE, PaymentOutcome, SESSION_IDLE, ShopStore, parse_catalog,
+    Error, EventImage, KeyKind, ORDERLESS_SESSION_IDLE, PaymentOutcome, SESSION_IDLE, ShopStore,
+    parse_catalog,
 };
 
 use super::{EVENT, Harness, NORMAL, demo, entry, qty, shop, ts};
@@ -13,6 +14,17 @@ const EXAMPLE: &str = include_str!("../../../../examples/catalog.toml");
 
 fn name(s: &str) -> AccountName {
     AccountName::parse(s).unwrap()
+}
+
+/// The example catalog's images, as `catalog import` reads them from beside the file.
+fn example_images() -> Vec<EventImage> {
+    shop::DEMO_MEDIA
+        .iter()
+        .map(|(name, bytes)| EventImage {
+            name: (*name).to_owned(),
+            bytes: bytes.to_vec(),
+        })
+        .collect()
 }
 
 pub(crate) async fn accounts_are_unique_and_keys_are_separate_kinds(h: &impl Harness) {
@@ -64,7 +76,10 @@ pub(crate) async fn importing_twice_updates_in_place(h: &impl Harness) {
     let club = name("club");
     store.create_account(&club).await.unwrap();
     let catalog = parse_catalog(EXAMPLE).unwrap();
-    let first = store.import_catalog(&club, catalog.clone()).await.unwrap();
+    let first = store
+        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .await
+        .unwrap();
     let second = store.import_catalog(&club, catalog.clone()).await.unwrap();
     assert_eq!(first, second);
     let events = store.events(&club).await.unwrap();
@@ -146,7 +161,7 @@ pub(crate) async fn an_import_elsewhere_is_seen_at_once(h: &impl Harness) {
     serving.create_account(&club).await.unwrap();
     let catalog = parse_catalog(EXAMPLE).unwrap();
     importing
-        .import_catalog(&club, catalog.clone())
+        .import_catalog_with_images(&club, catalog.clone(), example_images())
         .await
         .unwrap();
     let offer = serving.event_offer(&club, EVENT).await.unwrap().unwrap();
@@ -174,6 +189,92 @@ pub(crate) async fn an_import_elsewhere_is_seen_at_once(h: &impl Harness) {
     assert_eq!(importing.products(&club).await.unwrap().len(), 1);
 }
 
+/// Event images go into the store with the catalog, per account; an import that names
+/// an image nobody gave, or gives one that cannot be an image, changes nothing.
+pub(crate) async fn event_images_are_stored_with_the_catalog(h: &impl Harness) {
+    let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
+    let (club, other) = (name("club"), name("other"));
+    store.create_account(&club).await.unwrap();
+    store.create_account(&other).await.unwrap();
+    let catalog = parse_catalog(EXAMPLE).unwrap();
+    let image = catalog.events[0].image.clone().unwrap();
+    assert_eq!(image, shop::DEMO_MEDIA[0].0);
+    // Without the image it names, the first import is refused.
+    assert!(matches!(
+        store.import_catalog(&club, catalog.clone()).await,
+        Err(Error::MissingImage { .. })
+    ));
+    assert!(store.events(&club).await.unwrap().is_empty());
+
+    store
+        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .await
+        .unwrap();
+    let stored = store.image(&club, &image).await.unwrap().unwrap();
+    assert_eq!(stored, shop::DEMO_MEDIA[0].1);
+    assert_eq!(store.image(&other, &image).await.unwrap(), None);
+    assert_eq!(store.image(&club, "missing.png").await.unwrap(), None);
+    assert_eq!(store.image(&name("nobody"), &image).await.unwrap(), None);
+    // Once stored, the image need not be given again; given again, it is replaced.
+    store.import_catalog(&club, catalog.clone()).await.unwrap();
+    let new = EventImage {
+        name: image.clone(),
+        bytes: b"<svg>new</svg>".to_vec(),
+    };
+    store
+        .import_catalog_with_images(&club, catalog.clone(), vec![new.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.image(&club, &image).await.unwrap().unwrap(),
+        new.bytes
+    );
+
+    // A new image named but not given: nothing of the import is kept.
+    let mut changed = catalog.clone();
+    changed.events[0].image = Some("poster.png".to_owned());
+    changed.events[0].name = shop::Text::new("Renamed");
+    let refused = store
+        .import_catalog_with_images(&club, changed.clone(), vec![])
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::MissingImage { image, .. }) if image == "poster.png"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.events(&club).await.unwrap()[0].name,
+        catalog.events[0].name
+    );
+    // Images that cannot be: a path, an unknown type, too large. Refused before the store.
+    for bad in [
+        EventImage {
+            name: "../shop.sqlite".to_owned(),
+            bytes: vec![1],
+        },
+        EventImage {
+            name: "poster.gif".to_owned(),
+            bytes: vec![1],
+        },
+        EventImage {
+            name: "poster.png".to_owned(),
+            bytes: vec![0; shop::MAX_IMAGE_BYTES + 1],
+        },
+    ] {
+        let refused = store
+            .import_catalog_with_images(&club, changed.clone(), vec![bad.clone()])
+            .await;
+        assert!(
+            matches!(&refused, Err(Error::BadImage { image, .. }) if *image == bad.name),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    assert_eq!(store.image(&club, "poster.png").await.unwrap(), None);
+    assert_eq!(
+        store.events(&club).await.unwrap()[0].name,
+        catalog.events[0].name
+    );
+}
+
 pub(crate) async fn catalog_import_errors_change_nothing(h: &impl Harness) {
     let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
     let club = name("club");
@@ -187,7 +288,10 @@ pub(crate) async fn catalog_import_errors_change_nothing(h: &impl Harness) {
     assert!(store.events(&club).await.unwrap().is_empty());
 
     store.create_account(&club).await.unwrap();
-    store.import_catalog(&club, catalog.clone()).await.unwrap();
+    store
+        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .await
+        .unwrap();
     // A broken file never reaches the store: the error names its line.
     let broken = EXAMPLE.replace("capacity = 200", "capacity = -1");
     let err = parse_catalog(&broken).unwrap_err();

@@ -62,6 +62,7 @@ macro_rules! conformance_suite {
             admin::importing_twice_updates_in_place,
             admin::an_import_elsewhere_is_seen_at_once,
             admin::catalog_import_errors_change_nothing,
+            admin::event_images_are_stored_with_the_catalog,
             admin::sessions_without_an_order_are_forgotten_sooner,
             admin::a_new_visit_lets_a_finished_order_go,
             checkout::the_checkout_form_records_new_panels_once_and_reuses_the_payment,
