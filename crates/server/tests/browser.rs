@@ -159,6 +159,10 @@ async fn purchase(v: Variant, folder: &Path) {
         "the event's date"
     );
     assert!(browser.count("img.poster").await == 1, "the event's image");
+    assert!(
+        browser.image_shows("img.poster").await,
+        "the event's image, from the shop store, shows"
+    );
     step(&browser, folder, "1-tickets").await;
 
     browser.fill("#q_580", "2").await;

@@ -202,6 +202,25 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap();
     }
 
+    /// Whether the image `css` finds has loaded and decoded to a picture, waiting up to
+    /// 5 s for it.
+    pub(crate) async fn image_shows(&self, css: &str) -> bool {
+        let script = "const i = document.querySelector(arguments[0]); \
+                      return !!i && i.complete && i.naturalWidth > 0;";
+        for _ in 0..50 {
+            let shown = self
+                .client
+                .execute(script, vec![Value::from(css)])
+                .await
+                .unwrap();
+            if shown == Value::Bool(true) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     pub(crate) async fn count(&self, css: &str) -> usize {
         self.client.find_all(Locator::Css(css)).await.unwrap().len()
     }
