@@ -219,6 +219,43 @@ mod tests {
         }
     }
 
+    /// Nobody hears `Ok` before the commit holding their change: the moment a write is
+    /// answered, a connection of its own (outside the store) finds the change. Answering
+    /// before the commit fails this: the check would run while the commit is under way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_is_committed_by_the_time_it_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), ShopSync::Full).await.unwrap();
+        let path = store.path().to_owned();
+        let writes: Vec<_> = (0..64)
+            .map(|i| {
+                let store = store.clone();
+                let path = path.clone();
+                tokio::spawn(async move {
+                    // Opened and warmed before the write, so the check right after the
+                    // answer takes microseconds, less than a commit.
+                    let conn = rusqlite::Connection::open(&path).unwrap();
+                    let count = |conn: &rusqlite::Connection| -> i64 {
+                        conn.prepare_cached("SELECT COUNT(*) FROM accounts WHERE name = ?1")
+                            .unwrap()
+                            .query_row([name(i).as_str()], |row| row.get(0))
+                            .unwrap()
+                    };
+                    assert_eq!(count(&conn), 0);
+                    store
+                        .transact(move |tx| tx.insert_account(&name(i), 0))
+                        .await
+                        .unwrap();
+                    (i, count(&conn))
+                })
+            })
+            .collect();
+        for write in writes {
+            let (i, found) = write.await.unwrap();
+            assert_eq!(found, 1, "write {i} was answered before its commit");
+        }
+    }
+
     #[tokio::test]
     async fn a_panicking_closure_fails_alone_and_the_store_goes_on() {
         let dir = tempfile::tempdir().unwrap();
