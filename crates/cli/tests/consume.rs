@@ -59,9 +59,11 @@ impl Demo {
     }
 
     /// Simulated shoppers through the real pages; returns when they are done and the
-    /// stream holds every tracked action they had acknowledged (the relay appends just
-    /// after each response, so a busy machine may take a moment).
+    /// stream holds every tracked action they had acknowledged on top of what it held
+    /// before (the relay appends just after each response, so a busy machine may take a
+    /// moment).
     async fn loadgen(&self, shoppers: u32, seed: u64) {
+        let before = self.stream().await.len() as u64;
         let url = self.base_url.clone();
         let output = tokio::task::spawn_blocking(move || {
             Command::new(BIN)
@@ -93,13 +95,13 @@ impl Demo {
             .sum();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let have = self.stream().await.len() as u64;
+            let have = self.stream().await.len() as u64 - before;
             if have >= acknowledged {
                 break;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "the stream holds {have} of {acknowledged} acknowledged actions"
+                "the stream holds {have} of {acknowledged} newly acknowledged actions"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
