@@ -45,6 +45,17 @@ pub(crate) const DEMO_CATALOG: &str = include_str!("../../../examples/catalog.to
 pub const DEMO_MEDIA: &[(&str, &[u8])] =
     &[("dance.svg", include_bytes!("../../../examples/dance.svg"))];
 
+/// [`DEMO_MEDIA`] as the import takes them.
+pub fn demo_images() -> Vec<crate::EventImage> {
+    DEMO_MEDIA
+        .iter()
+        .map(|(name, bytes)| crate::EventImage {
+            name: (*name).to_owned(),
+            bytes: bytes.to_vec(),
+        })
+        .collect()
+}
+
 /// Idempotent: running it twice gives the same account and keys.
 pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
     let name = AccountName::parse(DEMO_ACCOUNT)
@@ -52,13 +63,7 @@ pub async fn demo_init(store: &ShopStore) -> Result<DemoSetup, Error> {
     store.ensure_account(&name).await?;
     let catalog = crate::parse_catalog(DEMO_CATALOG)
         .unwrap_or_else(|e| unreachable!("the demo catalog is checked by a test: {e}"));
-    let images = DEMO_MEDIA
-        .iter()
-        .map(|(name, bytes)| crate::EventImage {
-            name: (*name).to_owned(),
-            bytes: bytes.to_vec(),
-        })
-        .collect();
+    let images = demo_images();
     store
         .import_catalog_with_images(&name, catalog, images)
         .await?;

@@ -27,7 +27,7 @@ pub use catalog::{
     PaymentScenario, PriceType, Product, SalesChannel, Text, TicketType, TicketTypePrice, Venue,
     Zone, image_type, parse_catalog,
 };
-pub use demo::{DEMO_ACCOUNT, DEMO_MEDIA, DemoEvent, DemoSetup, KeyJson, demo_init};
+pub use demo::{DEMO_ACCOUNT, DEMO_MEDIA, DemoEvent, DemoSetup, KeyJson, demo_images, demo_init};
 pub use error::{Error, ShopRule};
 pub use keys::{KeyKind, KeyPair, Secret, StoredKey};
 pub use open::{ShopBackend, ShopSync};

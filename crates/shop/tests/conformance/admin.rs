@@ -16,17 +16,6 @@ fn name(s: &str) -> AccountName {
     AccountName::parse(s).unwrap()
 }
 
-/// The example catalog's images, as `catalog import` reads them from beside the file.
-fn example_images() -> Vec<EventImage> {
-    shop::DEMO_MEDIA
-        .iter()
-        .map(|(name, bytes)| EventImage {
-            name: (*name).to_owned(),
-            bytes: bytes.to_vec(),
-        })
-        .collect()
-}
-
 pub(crate) async fn accounts_are_unique_and_keys_are_separate_kinds(h: &impl Harness) {
     let store = h.open(ShopStore::DEFAULT_RESERVATION).await;
     store.create_account(&name("club")).await.unwrap();
@@ -77,7 +66,7 @@ pub(crate) async fn importing_twice_updates_in_place(h: &impl Harness) {
     store.create_account(&club).await.unwrap();
     let catalog = parse_catalog(EXAMPLE).unwrap();
     let first = store
-        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .import_catalog_with_images(&club, catalog.clone(), shop::demo_images())
         .await
         .unwrap();
     let second = store.import_catalog(&club, catalog.clone()).await.unwrap();
@@ -161,7 +150,7 @@ pub(crate) async fn an_import_elsewhere_is_seen_at_once(h: &impl Harness) {
     serving.create_account(&club).await.unwrap();
     let catalog = parse_catalog(EXAMPLE).unwrap();
     importing
-        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .import_catalog_with_images(&club, catalog.clone(), shop::demo_images())
         .await
         .unwrap();
     let offer = serving.event_offer(&club, EVENT).await.unwrap().unwrap();
@@ -207,7 +196,7 @@ pub(crate) async fn event_images_are_stored_with_the_catalog(h: &impl Harness) {
     assert!(store.events(&club).await.unwrap().is_empty());
 
     store
-        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .import_catalog_with_images(&club, catalog.clone(), shop::demo_images())
         .await
         .unwrap();
     let stored = store.image(&club, &image).await.unwrap().unwrap();
@@ -289,7 +278,7 @@ pub(crate) async fn catalog_import_errors_change_nothing(h: &impl Harness) {
 
     store.create_account(&club).await.unwrap();
     store
-        .import_catalog_with_images(&club, catalog.clone(), example_images())
+        .import_catalog_with_images(&club, catalog.clone(), shop::demo_images())
         .await
         .unwrap();
     // A broken file never reaches the store: the error names its line.
