@@ -71,9 +71,14 @@ impl Default for AppConfig {
     }
 }
 
-/// The application state; cheap to clone.
+/// The application state: one shared allocation, so a clone is one reference count
+/// (axum clones the state for every handler and middleware a request passes through).
 #[derive(Debug, Clone)]
-pub struct App {
+pub struct App(Arc<AppParts>);
+
+/// What [`App`] holds; its fields are reached through `App`.
+#[derive(Debug)]
+pub struct AppParts {
     pub(crate) shop: ShopStore,
     pub(crate) log: EventLog,
     pub(crate) clock: Arc<dyn Clock>,
@@ -103,13 +108,21 @@ impl App {
     /// `clock` is the one the event log was opened with; authentication checks request
     /// timestamps against it too.
     pub fn new(shop: ShopStore, log: EventLog, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
-        App {
+        App(Arc::new(AppParts {
             shop,
             log,
             clock,
             config,
             relay: Arc::new(RelayStatus::default()),
             metrics: Arc::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
     }
 }
