@@ -39,8 +39,8 @@ pub use order::{
 pub use outbox::{OutboxRow, RelayTurn};
 pub use postgres::{DatabaseUrl, DatabaseUrlError};
 pub use session::{
-    Entry, Flow, ORDERLESS_SESSION_IDLE, OnCompletion, Panels, ReturnUrl, SESSION_IDLE, Session,
-    WidgetParams, WidgetSettings,
+    Entry, Flow, ORDERLESS_SESSION_IDLE, OnCompletion, Panels, ReturnUrl, SEEN_RESOLUTION,
+    SESSION_IDLE, Session, WidgetParams, WidgetSettings,
 };
 pub use store::{Account, ShopStore};
 pub use visit::{ShopCatalog, Visit};

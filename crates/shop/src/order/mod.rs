@@ -29,7 +29,7 @@ pub use tickets::{MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, Quantities};
 use protocol::{AccountName, NumId, Timestamp};
 
 use crate::outbox::Tracker;
-use crate::session::load_row;
+use crate::session::{SEEN_RESOLUTION, load_row};
 use crate::storage::{AccountId, NewOrder, OrderRow, SessionRow, Tx};
 use crate::{Error, ShopRule, ShopStore};
 
@@ -68,6 +68,7 @@ impl ShopStore {
                 let (account, session) =
                     load_row(tx, &name, &session_id)?.ok_or(Error::NoSession)?;
                 let reference = session.reference.clone();
+                let (order_before, seen_ms) = (session.order_id, session.seen_ms);
                 let mut ctx = Ctx {
                     account,
                     session,
@@ -76,7 +77,11 @@ impl ShopStore {
                     tracker: Tracker::new(name.clone(), reference, now),
                 };
                 let out = f(tx, &mut ctx)?;
-                tx.set_session_order(&ctx.session.id, ctx.session.order_id, now.unix_ms())?;
+                let seen_long_ago = now.unix_ms().saturating_sub(seen_ms)
+                    >= i64::try_from(SEEN_RESOLUTION.as_millis()).unwrap_or(i64::MAX);
+                if ctx.session.order_id != order_before || seen_long_ago {
+                    tx.set_session_order(&ctx.session.id, ctx.session.order_id, now.unix_ms())?;
+                }
                 Ok((out, ctx.tracker.written()))
             })
             .await?;

@@ -17,7 +17,7 @@ fn opt_id(what: &'static str, id: Option<NumId>) -> Result<Option<i64>, Error> {
 impl SessionTx for PgTx<'_> {
     fn session(&mut self, account: AccountId, id: &str) -> Result<Option<SessionRow>, Error> {
         let Some(row) = self.query_opt(
-            "SELECT ref, order_id, csrf, params, settings, lang FROM sessions
+            "SELECT ref, order_id, csrf, params, settings, lang, seen_ms FROM sessions
              WHERE id = $1 AND account_id = $2",
             &[&id, &account.0],
         )?
@@ -38,6 +38,7 @@ impl SessionTx for PgTx<'_> {
             params: serde_json::from_str(&params).unwrap_or_default(),
             settings: serde_json::from_str(&settings).unwrap_or_default(),
             lang: get(&row, 5)?,
+            seen_ms: get(&row, 6)?,
         }))
     }
 

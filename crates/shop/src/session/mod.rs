@@ -43,6 +43,12 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(24 * 3600);
 /// Sessions that never got an order are deleted after this long unused, so that
 /// link-following without shopping does not pile up sessions.
 pub const ORDERLESS_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// A shop change marks its session seen only when the last mark is at least this old
+/// (or when it changes the session's order): writing the time on every change rewrote
+/// the session row and both of its `seen_ms` indexes for every ticket added. So a
+/// session may be purged up to this much sooner than its last change says, next to
+/// idle times of half an hour and a day.
+pub const SEEN_RESOLUTION: Duration = Duration::from_secs(60);
 
 fn random_token() -> String {
     let mut bytes = [0u8; 16];
@@ -97,6 +103,7 @@ impl ShopStore {
                 params: entry.params.clone(),
                 settings: entry.settings.clone(),
                 lang: entry.lang.clone(),
+                seen_ms: now.unix_ms(),
             };
             tx.insert_session(&row, now.unix_ms())?;
             Ok(session(row, name.clone()))

@@ -16,7 +16,7 @@ impl SessionTx for SqliteTx<'_> {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT ref, order_id, csrf, params, settings, lang FROM sessions
+                "SELECT ref, order_id, csrf, params, settings, lang, seen_ms FROM sessions
                  WHERE id = ?1 AND account_id = ?2",
             )
             .db()?
@@ -28,11 +28,12 @@ impl SessionTx for SqliteTx<'_> {
                     row.get::<_, String>(3)?,
                     row.get::<_, String>(4)?,
                     row.get::<_, String>(5)?,
+                    row.get::<_, i64>(6)?,
                 ))
             })
             .optional()
             .db()?;
-        let Some((reference, order_id, csrf, params, settings, lang)) = row else {
+        let Some((reference, order_id, csrf, params, settings, lang, seen_ms)) = row else {
             return Ok(None);
         };
         Ok(Some(SessionRow {
@@ -45,6 +46,7 @@ impl SessionTx for SqliteTx<'_> {
             params: serde_json::from_str(&params).unwrap_or_default(),
             settings: serde_json::from_str(&settings).unwrap_or_default(),
             lang,
+            seen_ms,
         }))
     }
 

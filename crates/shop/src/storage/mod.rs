@@ -134,8 +134,9 @@ pub(crate) trait SessionTx {
     /// Writes the entry fields (`ref`, parameters, settings, language, order) of an
     /// existing session and marks it seen.
     fn update_session(&mut self, session: &SessionRow, now_ms: i64) -> Result<(), Error>;
-    /// Sets the session's current order and marks it seen: what every shop change
-    /// writes to its session.
+    /// Sets the session's current order and marks it seen: what a shop change writes
+    /// to its session when it changes the order or the last mark is old (see
+    /// [`SEEN_RESOLUTION`](crate::session::SEEN_RESOLUTION)).
     fn set_session_order(
         &mut self,
         session: &str,

@@ -38,6 +38,10 @@ pub(crate) struct SessionRow {
     pub(crate) params: WidgetParams,
     pub(crate) settings: WidgetSettings,
     pub(crate) lang: String,
+    /// When the session was last marked seen (see [`SEEN_RESOLUTION`]).
+    ///
+    /// [`SEEN_RESOLUTION`]: crate::session::SEEN_RESOLUTION
+    pub(crate) seen_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

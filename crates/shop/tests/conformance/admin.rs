@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use protocol::{AccountName, NumId};
 use shop::{
-    Error, EventImage, KeyKind, ORDERLESS_SESSION_IDLE, PaymentOutcome, SESSION_IDLE, ShopStore,
-    parse_catalog,
+    Error, EventImage, KeyKind, ORDERLESS_SESSION_IDLE, PaymentOutcome, SEEN_RESOLUTION,
+    SESSION_IDLE, ShopStore, parse_catalog,
 };
 
 use super::{EVENT, Harness, NORMAL, demo, entry, qty, shop, ts};
@@ -312,6 +312,42 @@ pub(crate) async fn sessions_without_an_order_are_forgotten_sooner(h: &impl Harn
     assert_eq!(shop.store.purge_sessions(ts(long + 1)).await.unwrap(), 1);
     assert!(shop.store.session(a, &buying).await.unwrap().is_none());
     assert!(ORDERLESS_SESSION_IDLE < Duration::from_secs(3600));
+}
+
+/// A shop change marks its session seen once the last mark is older than
+/// `SEEN_RESOLUTION`, and not sooner: what a purge sees.
+pub(crate) async fn a_change_marks_the_session_seen_at_most_once_a_resolution(h: &impl Harness) {
+    let shop = shop(h).await;
+    let a = &shop.account;
+    let resolution = i64::try_from(SEEN_RESOLUTION.as_millis()).unwrap();
+    let idle = i64::try_from(SESSION_IDLE.as_millis()).unwrap();
+    let (marked, unmarked) = (shop.session(None).await, shop.session(None).await);
+    for session in [&marked, &unmarked] {
+        // A new order: seen now.
+        shop.store
+            .set_tickets(a, session, EVENT, qty(&[(NORMAL, 1)]), ts(0))
+            .await
+            .unwrap();
+    }
+    // The same order, within the resolution: not marked again.
+    shop.store
+        .set_tickets(a, &unmarked, EVENT, qty(&[(NORMAL, 2)]), ts(resolution - 1))
+        .await
+        .unwrap();
+    // The same order, a resolution later: marked.
+    shop.store
+        .set_tickets(a, &marked, EVENT, qty(&[(NORMAL, 2)]), ts(resolution))
+        .await
+        .unwrap();
+    assert_eq!(
+        shop.store
+            .purge_sessions(ts(idle + resolution - 1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(shop.store.session(a, &unmarked).await.unwrap().is_none());
+    assert!(shop.store.session(a, &marked).await.unwrap().is_some());
 }
 
 pub(crate) async fn a_new_visit_lets_a_finished_order_go(h: &impl Harness) {

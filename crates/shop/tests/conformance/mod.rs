@@ -64,6 +64,7 @@ macro_rules! conformance_suite {
             admin::catalog_import_errors_change_nothing,
             admin::event_images_are_stored_with_the_catalog,
             admin::sessions_without_an_order_are_forgotten_sooner,
+            admin::a_change_marks_the_session_seen_at_most_once_a_resolution,
             admin::a_new_visit_lets_a_finished_order_go,
             checkout::the_checkout_form_records_new_panels_once_and_reuses_the_payment,
             checkout::order_codes_are_unique_and_open_only_their_own_order,
