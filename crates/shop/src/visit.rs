@@ -84,8 +84,9 @@ impl ShopStore {
             let Some(row) = tx.session(account.id, &session_id)? else {
                 return Ok(None);
             };
+            let cached = catalogs.get(tx, &account)?;
             let order = match row.order_id {
-                Some(id) => session_order(tx, account.id, &session_id, id)?,
+                Some(id) => session_order(tx, account.id, &session_id, id, Some(&cached.names))?,
                 None => None,
             };
             let mut wanted: Vec<NumId> = event.into_iter().chain(row.settings.event).collect();
@@ -98,7 +99,6 @@ impl ShopStore {
             for id in wanted {
                 events.extend(tx.event(account.id, id)?);
             }
-            let cached = catalogs.get(tx, &account)?;
             Ok(Some(Visit {
                 session: session(row, name.clone()),
                 order,

@@ -22,7 +22,7 @@ use protocol::NumId;
 
 use super::model::{DeliveryScenario, Organiser, PaymentScenario, Product};
 use super::store::OfferLine;
-use crate::storage::{AccountId, AccountRow, Tx};
+use crate::storage::{AccountId, AccountRow, CatalogNames, Tx};
 use crate::{Error, Scenario};
 
 /// An account's catalog at one version, seats left out.
@@ -36,6 +36,8 @@ pub(crate) struct CachedCatalog {
     pub(crate) payment: Vec<PaymentScenario>,
     /// The prices of every event on sale.
     pub(crate) offers: HashMap<NumId, Vec<OfferLine>>,
+    /// Every entry's name, on sale or not, for order lines read in the same snapshot.
+    pub(crate) names: CatalogNames,
 }
 
 /// Cached catalogs by account.
@@ -95,5 +97,6 @@ fn load(tx: &mut dyn Tx, account: AccountId, version: i64) -> Result<CachedCatal
             .map(|(id, name)| PaymentScenario { id, name })
             .collect(),
         offers,
+        names: tx.catalog_names(account)?,
     })
 }

@@ -3,7 +3,7 @@
 
 use protocol::{AccountName, NumId, OrderState};
 
-use crate::storage::{AccountId, OrderRow, Tx};
+use crate::storage::{AccountId, CatalogNames, OrderRow, ProductLine, TicketLine, Tx};
 use crate::{Error, ShopStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl ShopStore {
             let Some(account) = tx.account(&name)? else {
                 return Ok(None);
             };
-            session_order(tx, account.id, &session_id, order)
+            session_order(tx, account.id, &session_id, order, None)
         })
         .await
     }
@@ -107,12 +107,14 @@ impl ShopStore {
 }
 
 /// The order's view, only when it belongs to this session of the account (order ids are
-/// guessable).
+/// guessable). With `names` (the catalog cache's, read in the same snapshot) the lines
+/// are read without joining the catalog.
 pub(crate) fn session_order(
     tx: &mut dyn Tx,
     account: AccountId,
     session_id: &str,
     order: NumId,
+    names: Option<&CatalogNames>,
 ) -> Result<Option<OrderView>, Error> {
     let Some(row) = tx
         .order(order)?
@@ -120,16 +122,25 @@ pub(crate) fn session_order(
     else {
         return Ok(None);
     };
-    order_view(tx, &row).map(Some)
+    let state = match names {
+        Some(names) => order_state_named(tx, &row, names)?,
+        None => order_state(tx, &row)?,
+    };
+    order_view_of(tx, &row, state).map(Some)
 }
 
 fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
+    let state = order_state(tx, order)?;
+    order_view_of(tx, order, state)
+}
+
+fn order_view_of(tx: &mut dyn Tx, order: &OrderRow, state: OrderState) -> Result<OrderView, Error> {
     let customer = match order.customer {
         Some(id) => tx.customer(id)?,
         None => None,
     };
     Ok(OrderView {
-        state: order_state(tx, order)?,
+        state,
         code: order.code.clone(),
         status: order.status,
         customer_name: customer.as_ref().map(|c| c.name.clone()),
@@ -142,6 +153,27 @@ fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
 pub(crate) fn order_state(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderState, Error> {
     let tickets = tx.ticket_lines(order.account, order.id)?;
     let products = tx.product_lines(order.account, order.id)?;
+    Ok(state_of(order, tickets, products))
+}
+
+/// [`order_state`] with the lines' names from `names`; when a line's entry is not named
+/// there, the store's join is read instead, so the result is the same either way.
+fn order_state_named(
+    tx: &mut dyn Tx,
+    order: &OrderRow,
+    names: &CatalogNames,
+) -> Result<OrderState, Error> {
+    let tickets = tx.bare_ticket_lines(order.id)?;
+    let products = tx.bare_product_lines(order.id)?;
+    let tickets: Option<Vec<_>> = tickets.iter().map(|l| names.ticket_line(l)).collect();
+    let products: Option<Vec<_>> = products.iter().map(|l| names.product_line(l)).collect();
+    match (tickets, products) {
+        (Some(tickets), Some(products)) => Ok(state_of(order, tickets, products)),
+        _ => order_state(tx, order),
+    }
+}
+
+fn state_of(order: &OrderRow, tickets: Vec<TicketLine>, products: Vec<ProductLine>) -> OrderState {
     let mut state = OrderState {
         id: order.id,
         saleschannelid: order.saleschannel,
@@ -153,5 +185,5 @@ pub(crate) fn order_state(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderStat
         products,
     };
     state.totalamount = state.computed_total();
-    Ok(state)
+    state
 }

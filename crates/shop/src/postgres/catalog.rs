@@ -1,6 +1,8 @@
 //! The catalog in PostgreSQL. Every statement is fixed text: a kind of entry picks one of
 //! several complete statements, never a table name spliced in.
 
+use std::collections::HashMap;
+
 use postgres::Row;
 use protocol::NumId;
 
@@ -10,7 +12,9 @@ use crate::catalog::{
     CatalogEvent, EventInfo, EventTime, OfferLine, Organiser, Product, Text, TicketType,
     TicketTypePrice, Venue, Zone,
 };
-use crate::storage::{AccountId, CatalogTx, NamedKind, db_count, db_id, db_u64, lookup_id};
+use crate::storage::{
+    AccountId, CatalogNames, CatalogTx, NamedKind, db_count, db_id, db_u64, lookup_id,
+};
 use crate::{Error, Scenario};
 
 const DEACTIVATE: [&str; 8] = [
@@ -451,6 +455,28 @@ impl CatalogTx for PgTx<'_> {
             })
         })
         .collect()
+    }
+
+    fn catalog_names(&mut self, account: AccountId) -> Result<CatalogNames, Error> {
+        let mut names = |sql| -> Result<HashMap<NumId, String>, Error> {
+            self.query(sql, &[&account.0])?
+                .iter()
+                .map(|row| Ok((num(row, 0)?, get(row, 1)?)))
+                .collect()
+        };
+        Ok(CatalogNames {
+            events: names("SELECT id, name FROM events WHERE account_id = $1")?,
+            tickettypes: names("SELECT id, name FROM tickettypes WHERE account_id = $1")?,
+            pricetypes: names("SELECT id, name FROM pricetypes WHERE account_id = $1")?,
+            products: self
+                .query(
+                    "SELECT id, producttype, name FROM products WHERE account_id = $1",
+                    &[&account.0],
+                )?
+                .iter()
+                .map(|row| Ok((num(row, 0)?, (num(row, 1)?, get(row, 2)?))))
+                .collect::<Result<_, Error>>()?,
+        })
     }
 
     fn scenarios(

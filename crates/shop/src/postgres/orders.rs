@@ -14,8 +14,8 @@ use super::{money, num, opt_num, seats};
 use crate::catalog::OfferLine;
 use crate::order::{OrderStatus, PaymentStatus};
 use crate::storage::{
-    AccountId, NewOrder, OrderRow, OrderTx, PaymentRow, ProductLine, SeatCount, TicketLine, db_id,
-    lookup_id,
+    AccountId, BareProductLine, BareTicketLine, NewOrder, OrderRow, OrderTx, PaymentRow,
+    ProductLine, SeatCount, TicketLine, db_id, lookup_id,
 };
 use crate::{CustomerInfo, Error};
 
@@ -222,6 +222,50 @@ impl OrderTx for PgTx<'_> {
             ],
         )?;
         new_ids(&rows)
+    }
+
+    fn bare_ticket_lines(&mut self, order: NumId) -> Result<Vec<BareTicketLine>, Error> {
+        let Some(order) = lookup_id(order) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT id, price, servicecharge, tickettypeprice_id, tickettype_id, pricetype_id,
+                    event_id
+             FROM order_tickets WHERE order_id = $1 ORDER BY id",
+            &[&order],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(BareTicketLine {
+                id: num(row, 0)?,
+                price: money(row, 1)?,
+                servicecharge: money(row, 2)?,
+                tickettypeprice: num(row, 3)?,
+                tickettype: num(row, 4)?,
+                pricetype: num(row, 5)?,
+                event: num(row, 6)?,
+            })
+        })
+        .collect()
+    }
+
+    fn bare_product_lines(&mut self, order: NumId) -> Result<Vec<BareProductLine>, Error> {
+        let Some(order) = lookup_id(order) else {
+            return Ok(Vec::new());
+        };
+        self.query(
+            "SELECT id, product_id, price FROM order_products WHERE order_id = $1 ORDER BY id",
+            &[&order],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(BareProductLine {
+                id: num(row, 0)?,
+                product: num(row, 1)?,
+                price: money(row, 2)?,
+            })
+        })
+        .collect()
     }
 
     fn delete_ticket_lines(&mut self, order: NumId, ids: &[NumId]) -> Result<u64, Error> {

@@ -1,6 +1,8 @@
 //! The catalog in SQLite. Every statement is fixed text: a kind of entry picks one of
 //! several complete statements, never a table name spliced in.
 
+use std::collections::HashMap;
+
 use protocol::NumId;
 use rusqlite::{OptionalExtension, params};
 
@@ -9,7 +11,7 @@ use crate::catalog::{
     CatalogEvent, EventInfo, EventTime, OfferLine, Organiser, Product, Text, TicketType,
     TicketTypePrice, Venue, Zone,
 };
-use crate::storage::{AccountId, CatalogTx, NamedKind};
+use crate::storage::{AccountId, CatalogNames, CatalogTx, NamedKind};
 use crate::{Error, Scenario};
 
 const DEACTIVATE: [&str; 8] = [
@@ -468,6 +470,30 @@ impl CatalogTx for SqliteTx<'_> {
                 })
             },
         )
+    }
+
+    fn catalog_names(&mut self, account: AccountId) -> Result<CatalogNames, Error> {
+        let names = |sql| -> Result<HashMap<NumId, String>, Error> {
+            Ok(self
+                .all(sql, params![account.0], |row| {
+                    Ok((num(row, 0)?, row.get(1)?))
+                })?
+                .into_iter()
+                .collect())
+        };
+        Ok(CatalogNames {
+            events: names("SELECT id, name FROM events WHERE account_id = ?1")?,
+            tickettypes: names("SELECT id, name FROM tickettypes WHERE account_id = ?1")?,
+            pricetypes: names("SELECT id, name FROM pricetypes WHERE account_id = ?1")?,
+            products: self
+                .all(
+                    "SELECT id, producttype, name FROM products WHERE account_id = ?1",
+                    params![account.0],
+                    |row| Ok((num(row, 0)?, (num(row, 1)?, row.get(2)?))),
+                )?
+                .into_iter()
+                .collect(),
+        })
     }
 
     fn scenarios(

@@ -9,7 +9,8 @@ use super::{SqlResult, SqliteTx, db_id, db_u64, lookup_id, money, num, opt_num};
 use crate::catalog::OfferLine;
 use crate::order::{OrderStatus, PaymentStatus};
 use crate::storage::{
-    AccountId, NewOrder, OrderRow, OrderTx, PaymentRow, ProductLine, SeatCount, TicketLine,
+    AccountId, BareProductLine, BareTicketLine, NewOrder, OrderRow, OrderTx, PaymentRow,
+    ProductLine, SeatCount, TicketLine,
 };
 use crate::{CustomerInfo, Error};
 
@@ -233,6 +234,46 @@ impl OrderTx for SqliteTx<'_> {
             ids.push(NumId(db_u64(self.conn.last_insert_rowid())?));
         }
         Ok(ids)
+    }
+
+    fn bare_ticket_lines(&mut self, order: NumId) -> Result<Vec<BareTicketLine>, Error> {
+        let Some(order) = lookup_id(order) else {
+            return Ok(Vec::new());
+        };
+        self.all(
+            "SELECT id, price, servicecharge, tickettypeprice_id, tickettype_id, pricetype_id,
+                    event_id
+                 FROM order_tickets WHERE order_id = ?1 ORDER BY id",
+            params![order],
+            |row| {
+                Ok(BareTicketLine {
+                    id: num(row, 0)?,
+                    price: money(row, 1)?,
+                    servicecharge: money(row, 2)?,
+                    tickettypeprice: num(row, 3)?,
+                    tickettype: num(row, 4)?,
+                    pricetype: num(row, 5)?,
+                    event: num(row, 6)?,
+                })
+            },
+        )
+    }
+
+    fn bare_product_lines(&mut self, order: NumId) -> Result<Vec<BareProductLine>, Error> {
+        let Some(order) = lookup_id(order) else {
+            return Ok(Vec::new());
+        };
+        self.all(
+            "SELECT id, product_id, price FROM order_products WHERE order_id = ?1 ORDER BY id",
+            params![order],
+            |row| {
+                Ok(BareProductLine {
+                    id: num(row, 0)?,
+                    product: num(row, 1)?,
+                    price: money(row, 2)?,
+                })
+            },
+        )
     }
 
     fn delete_ticket_lines(&mut self, order: NumId, ids: &[NumId]) -> Result<u64, Error> {

@@ -119,6 +119,9 @@ pub(crate) trait CatalogTx {
     fn offer_lines(&mut self, account: AccountId, event: NumId) -> Result<Vec<OfferLine>, Error>;
     /// Products on sale, in catalog order.
     fn products(&mut self, account: AccountId) -> Result<Vec<Product>, Error>;
+    /// The names of all the account's events, ticket types, price types and products,
+    /// on sale or not: what order lines show.
+    fn catalog_names(&mut self, account: AccountId) -> Result<CatalogNames, Error>;
     /// Delivery or payment scenarios on offer, in catalog order.
     fn scenarios(
         &mut self,
@@ -175,6 +178,11 @@ pub(crate) trait OrderTx {
     ) -> Result<Vec<NumId>, Error>;
     /// Deletes those of `ids` that are lines of `order`; returns how many were deleted.
     fn delete_ticket_lines(&mut self, order: NumId, ids: &[NumId]) -> Result<u64, Error>;
+    /// The order's ticket lines without names (see [`CatalogNames`]), in the order they
+    /// were added.
+    fn bare_ticket_lines(&mut self, order: NumId) -> Result<Vec<BareTicketLine>, Error>;
+    /// The order's product lines without names, in the order they were added.
+    fn bare_product_lines(&mut self, order: NumId) -> Result<Vec<BareProductLine>, Error>;
     fn product_lines(
         &mut self,
         account: AccountId,

@@ -1,5 +1,7 @@
 //! The typed rows that cross the storage contract.
 
+use std::collections::HashMap;
+
 use protocol::{AccountName, Money, NumId, Ref};
 
 pub(crate) use protocol::{ProductLine, TicketLine};
@@ -58,6 +60,68 @@ pub(crate) struct OrderRow {
     pub(crate) payment: Option<NumId>,
     pub(crate) status: OrderStatus,
     pub(crate) expires_ms: i64,
+}
+
+/// A ticket line as its order keeps it: the catalog's names left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BareTicketLine {
+    pub(crate) id: NumId,
+    pub(crate) price: Money,
+    pub(crate) servicecharge: Money,
+    pub(crate) tickettypeprice: NumId,
+    pub(crate) tickettype: NumId,
+    pub(crate) pricetype: NumId,
+    pub(crate) event: NumId,
+}
+
+/// A product line as its order keeps it: the catalog's name and type left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BareProductLine {
+    pub(crate) id: NumId,
+    pub(crate) product: NumId,
+    pub(crate) price: Money,
+}
+
+/// The names order lines show, of every catalog entry of an account, on sale or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CatalogNames {
+    pub(crate) events: HashMap<NumId, String>,
+    pub(crate) tickettypes: HashMap<NumId, String>,
+    pub(crate) pricetypes: HashMap<NumId, String>,
+    /// Each product's type and name.
+    pub(crate) products: HashMap<NumId, (NumId, String)>,
+}
+
+impl CatalogNames {
+    /// The line with its names, as the store's join gives it; `None` when one of its
+    /// catalog entries is not named here.
+    pub(crate) fn ticket_line(&self, line: &BareTicketLine) -> Option<TicketLine> {
+        Some(TicketLine {
+            id: line.id,
+            price: line.price,
+            servicecharge: line.servicecharge,
+            tickettypepriceid: line.tickettypeprice,
+            tickettypeid: line.tickettype,
+            tickettypename: self.tickettypes.get(&line.tickettype)?.clone(),
+            pricetypeid: line.pricetype,
+            pricetypename: self.pricetypes.get(&line.pricetype)?.clone(),
+            eventid: line.event,
+            eventname: self.events.get(&line.event)?.clone(),
+        })
+    }
+
+    /// The line with its product's type and name; `None` when the product is not named
+    /// here.
+    pub(crate) fn product_line(&self, line: &BareProductLine) -> Option<ProductLine> {
+        let (producttype, name) = self.products.get(&line.product)?;
+        Some(ProductLine {
+            id: line.id,
+            productid: line.product,
+            price: line.price,
+            producttype: *producttype,
+            productname: name.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -178,6 +178,69 @@ pub(crate) async fn an_import_elsewhere_is_seen_at_once(h: &impl Harness) {
     assert_eq!(importing.products(&club).await.unwrap().len(), 1);
 }
 
+/// A page's visit names its order's lines from the catalog cache: the same lines as the
+/// store's join gives, before and after an import renames their entries or takes one
+/// off sale.
+pub(crate) async fn a_visit_names_order_lines_as_the_catalog_does(h: &impl Harness) {
+    let shop = shop(h).await;
+    let (a, st) = (&shop.account, &shop.store);
+    let session = shop.session(None).await;
+    st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 2)]), ts(0))
+        .await
+        .unwrap();
+    let catalog = parse_catalog(EXAMPLE).unwrap();
+    let product = catalog.products[0].id;
+    st.set_products(a, &session, product, 1, ts(0))
+        .await
+        .unwrap();
+    let order = |visit: Option<shop::Visit>| visit.unwrap().order.unwrap();
+
+    let seen = order(st.visit(a, &session, Some(EVENT)).await.unwrap());
+    let joined = st.current_order(a, &session).await.unwrap().unwrap();
+    assert_eq!(seen, joined);
+    assert_eq!(seen.state.tickets.len(), 2);
+    assert_eq!(seen.state.products.len(), 1);
+
+    let mut renamed = catalog.clone();
+    let event = renamed.events.iter_mut().find(|e| e.id == EVENT).unwrap();
+    event.name.text = "Renamed show".into();
+    let tickettype = event
+        .tickettypes
+        .iter_mut()
+        .find(|t| t.prices.iter().any(|p| p.id == NORMAL))
+        .unwrap();
+    tickettype.name.text = "Renamed seat".into();
+    let pricetype = tickettype
+        .prices
+        .iter()
+        .find(|p| p.id == NORMAL)
+        .unwrap()
+        .pricetype;
+    renamed
+        .pricetypes
+        .iter_mut()
+        .find(|p| p.id == pricetype)
+        .unwrap()
+        .name
+        .text = "Renamed price".into();
+    // The product is off sale now; its line keeps its name.
+    renamed.products.retain(|p| p.id != product);
+    st.import_catalog(a, renamed).await.unwrap();
+
+    let seen = order(st.visit(a, &session, Some(EVENT)).await.unwrap());
+    let joined = st.current_order(a, &session).await.unwrap().unwrap();
+    assert_eq!(seen, joined);
+    for line in &seen.state.tickets {
+        assert_eq!(line.eventname, "Renamed show");
+        assert_eq!(line.tickettypename, "Renamed seat");
+        assert_eq!(line.pricetypename, "Renamed price");
+    }
+    assert_eq!(
+        seen.state.products[0].productname,
+        catalog.products[0].name.text
+    );
+}
+
 /// Event images go into the store with the catalog, per account; an import that names
 /// an image nobody gave, or gives one that cannot be an image, changes nothing.
 pub(crate) async fn event_images_are_stored_with_the_catalog(h: &impl Harness) {
