@@ -27,7 +27,7 @@ impl ShopStore {
         let account = session.account.clone();
         let reference = session.reference.clone();
         let orderid = session.order_id;
-        let params = session.params.clone();
+        let params = session.params();
         let signal = self.outbox_signal();
         self.transact(move |tx| {
             let customer = match orderid {

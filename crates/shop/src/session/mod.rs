@@ -22,11 +22,25 @@ pub struct Session {
     pub reference: Option<Ref>,
     pub order_id: Option<NumId>,
     pub csrf: String,
-    /// The raw parameters, only for `pageview.params`.
-    pub params: WidgetParams,
+    /// The raw parameters as stored (JSON), read only for `pageview.params`: a page of an
+    /// untracked session never parses them.
+    params_json: String,
     pub settings: WidgetSettings,
     /// The page language (`l`), which is not a tracked parameter.
     pub lang: String,
+}
+
+impl Session {
+    /// The raw widget parameters the session was entered with, for `pageview.params`
+    /// (empty when the stored text cannot be read).
+    pub fn params(&self) -> WidgetParams {
+        serde_json::from_str(&self.params_json).unwrap_or_default()
+    }
+}
+
+/// The stored form of a session's raw parameters.
+fn params_json(params: &WidgetParams) -> Result<String, Error> {
+    serde_json::to_string(params).map_err(|e| Error::Store(format!("session data: {e}")))
 }
 
 /// What an entry URL brings into a session.
@@ -83,7 +97,7 @@ impl ShopStore {
                 if entry.reference.is_some() {
                     row.reference = entry.reference.clone();
                 }
-                row.params = entry.params.clone();
+                row.params = params_json(&entry.params)?;
                 row.settings = entry.settings.clone();
                 row.lang = entry.lang.clone();
                 if let Some(order) = row.order_id
@@ -100,7 +114,7 @@ impl ShopStore {
                 reference: entry.reference.clone(),
                 order_id: None,
                 csrf: random_token(),
-                params: entry.params.clone(),
+                params: params_json(&entry.params)?,
                 settings: entry.settings.clone(),
                 lang: entry.lang.clone(),
                 seen_ms: now.unix_ms(),
@@ -160,7 +174,7 @@ pub(crate) fn session(row: SessionRow, account: AccountName) -> Session {
         reference: row.reference,
         order_id: row.order_id,
         csrf: row.csrf,
-        params: row.params,
+        params_json: row.params,
         settings: row.settings,
         lang: row.lang,
     }

@@ -43,7 +43,7 @@ impl SessionTx for SqliteTx<'_> {
             reference: reference.and_then(|r| Ref::parse(&r).ok()),
             order_id,
             csrf,
-            params: serde_json::from_str(&params).unwrap_or_default(),
+            params,
             settings: serde_json::from_str(&settings).unwrap_or_default(),
             lang,
             seen_ms,
@@ -63,7 +63,7 @@ impl SessionTx for SqliteTx<'_> {
                 s.reference.as_ref().map(Ref::as_str),
                 order,
                 s.csrf,
-                json(&s.params)?,
+                s.params,
                 json(&s.settings)?,
                 s.lang,
                 now_ms
@@ -84,7 +84,7 @@ impl SessionTx for SqliteTx<'_> {
                 s.account.0,
                 s.reference.as_ref().map(Ref::as_str),
                 order,
-                json(&s.params)?,
+                s.params,
                 json(&s.settings)?,
                 s.lang,
                 now_ms

@@ -7,7 +7,7 @@ use protocol::{AccountName, Money, NumId, Ref};
 pub(crate) use protocol::{ProductLine, TicketLine};
 
 use crate::order::{OrderStatus, PaymentStatus};
-use crate::session::{WidgetParams, WidgetSettings};
+use crate::session::WidgetSettings;
 
 /// An account's key in the store. Never leaves the crate: outside, accounts are named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,8 @@ pub(crate) struct SessionRow {
     pub(crate) reference: Option<Ref>,
     pub(crate) order_id: Option<NumId>,
     pub(crate) csrf: String,
-    pub(crate) params: WidgetParams,
+    /// The raw widget parameters as JSON text (see `Session::params`).
+    pub(crate) params: String,
     pub(crate) settings: WidgetSettings,
     pub(crate) lang: String,
     /// When the session was last marked seen (see [`SEEN_RESOLUTION`]).
