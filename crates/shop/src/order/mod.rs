@@ -29,7 +29,7 @@ pub use tickets::{MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, Quantities};
 use protocol::{AccountName, NumId, Timestamp};
 
 use crate::outbox::Tracker;
-use crate::session::{SEEN_RESOLUTION, load_row};
+use crate::session::{SEEN_RESOLUTION, load_row, ms};
 use crate::storage::{AccountId, NewOrder, OrderRow, SessionRow, Tx};
 use crate::{Error, ShopRule, ShopStore};
 
@@ -61,7 +61,7 @@ impl ShopStore {
     {
         let name = account.clone();
         let session_id = session_id.to_owned();
-        let reservation_ms = i64::try_from(self.reservation.as_millis()).unwrap_or(i64::MAX);
+        let reservation_ms = ms(self.reservation);
         let signal = self.outbox_signal();
         let (out, written) = self
             .transact(move |tx| {
@@ -77,8 +77,7 @@ impl ShopStore {
                     tracker: Tracker::new(name.clone(), reference, now),
                 };
                 let out = f(tx, &mut ctx)?;
-                let seen_long_ago = now.unix_ms().saturating_sub(seen_ms)
-                    >= i64::try_from(SEEN_RESOLUTION.as_millis()).unwrap_or(i64::MAX);
+                let seen_long_ago = now.unix_ms().saturating_sub(seen_ms) >= ms(SEEN_RESOLUTION);
                 if ctx.session.order_id != order_before || seen_long_ago {
                     tx.set_session_order(&ctx.session.id, ctx.session.order_id, now.unix_ms())?;
                 }

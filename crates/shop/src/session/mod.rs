@@ -70,7 +70,8 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
-fn ms(d: Duration) -> i64 {
+/// A duration in whole milliseconds, as the stores keep times (saturating).
+pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
