@@ -83,7 +83,7 @@ pub struct AppParts {
     pub(crate) log: EventLog,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: AppConfig,
-    pub(crate) relay: Arc<RelayStatus>,
+    pub(crate) relay: RelayStatus,
     pub(crate) metrics: Arc<Metrics>,
 }
 
@@ -113,7 +113,7 @@ impl App {
             log,
             clock,
             config,
-            relay: Arc::new(RelayStatus::default()),
+            relay: RelayStatus::default(),
             metrics: Arc::default(),
         }))
     }
