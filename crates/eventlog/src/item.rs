@@ -66,6 +66,12 @@ pub struct ReadRequest {
     pub limit: usize,
 }
 
+/// A page the embedded log reads from its file stops once it holds this much JSON, with
+/// `more` set as at its limit: what one request takes in memory is bounded whatever the
+/// size of its items. Pages served from the recent-items cache are slices of buffers
+/// already in memory and only stop at their limit.
+pub const DISK_PAGE_BYTES: usize = 4 << 20;
+
 impl ReadRequest {
     const MIN_SCAN: usize = 1_000;
     const MAX_SCAN: usize = 100_000;
@@ -129,8 +135,22 @@ pub(crate) struct PageCollector {
 }
 
 impl PageCollector {
+    /// A collector that writes items read from storage into `arena` (emptied first).
+    pub(crate) fn with_arena(mut arena: Vec<u8>) -> Self {
+        arena.clear();
+        PageCollector {
+            arena,
+            ..PageCollector::default()
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.items.len() + self.owned.len()
+    }
+
+    /// Bytes of JSON written for items read from storage so far.
+    pub(crate) fn owned_bytes(&self) -> usize {
+        self.arena.len()
     }
 
     /// An item found at `buf[start..end]`.
@@ -186,12 +206,22 @@ impl PageCollector {
 
     /// Hands the items over, after checking that those read from storage are text
     /// (storage could hand back damaged bytes).
-    pub(crate) fn finish_into(mut self, out: &mut Scanned) -> Result<(), Error> {
+    pub(crate) fn finish_into(self, out: &mut Scanned) -> Result<(), Error> {
+        self.finish_into_with(out, Bytes::from)
+    }
+
+    /// As [`finish_into`](Self::finish_into), with `share` making the shared bytes of
+    /// the arena (given back whether used or not).
+    pub(crate) fn finish_into_with(
+        mut self,
+        out: &mut Scanned,
+        share: impl FnOnce(Vec<u8>) -> Bytes,
+    ) -> Result<(), Error> {
+        let arena = share(std::mem::take(&mut self.arena));
         if !self.owned.is_empty() {
-            if std::str::from_utf8(&self.arena).is_err() {
+            if std::str::from_utf8(&arena).is_err() {
                 return Err(Error::Corrupt("a stored item is not UTF-8".into()));
             }
-            let arena = Bytes::from(std::mem::take(&mut self.arena));
             for (id, kind, start, end) in std::mem::take(&mut self.owned) {
                 self.push(id, &kind, &arena, start, end);
             }

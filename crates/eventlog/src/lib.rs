@@ -23,7 +23,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use error::RedisError;
 pub use item::{
-    LogStats, NewItem, PurgeReport, ReadPage, ReadRequest, RowItem, RowsAppended, StoredItem,
+    DISK_PAGE_BYTES, LogStats, NewItem, PurgeReport, ReadPage, ReadRequest, RowItem, RowsAppended,
+    StoredItem,
 };
 pub use log::EventLog;
 pub use open::{Backend, DEFAULT_CACHE_BYTES, DEFAULT_RETENTION, OpenOptions};

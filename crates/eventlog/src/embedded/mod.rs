@@ -10,6 +10,7 @@
 //! One process owns the file (the server takes a lock on its data directory): the cache
 //! knows only the appends of its own writer.
 
+mod buffers;
 mod cache;
 mod compress;
 mod convert;

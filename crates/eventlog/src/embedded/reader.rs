@@ -8,28 +8,35 @@ use std::sync::{Arc, Mutex, PoisonError};
 use protocol::{AccountName, ItemId};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::buffers::Buffers;
 use super::cache::{CachedItem, EDGE_IDS, Edge};
 use super::compress::{Decompressor, Dictionaries};
 use super::convert::{bound_to_sql, from_sql, id_from_sql, opt_id_from_sql};
 use super::schema;
 use crate::error::Error;
-use crate::item::{Kinds, LogStats, PageCollector};
+use crate::item::{DISK_PAGE_BYTES, Kinds, LogStats, PageCollector};
 use crate::store::{Bounds, Scan, Scanned};
 
 /// Idle connections kept for reuse; more are opened when more reads run at once.
 const MAX_IDLE: usize = 4;
+/// Room for the item that crosses [`DISK_PAGE_BYTES`] without growing the buffer.
+const PAGE_SLACK: usize = 64 << 10;
+/// The JSON of an item as a page's buffer is first sized for.
+const ITEM_GUESS: usize = 1024;
 
-/// A reading connection and its decompression context.
+/// A reading connection, its decompression context and the pool of page buffers.
 #[derive(Debug)]
 pub(super) struct ReaderConn {
     conn: Connection,
     unzip: Decompressor,
+    buffers: Arc<Buffers>,
 }
 
 #[derive(Debug)]
 pub(super) struct ReaderPool {
     path: PathBuf,
     dictionaries: Arc<Dictionaries>,
+    buffers: Arc<Buffers>,
     idle: Mutex<Vec<ReaderConn>>,
 }
 
@@ -42,6 +49,7 @@ impl ReaderPool {
         ReaderPool {
             path,
             dictionaries,
+            buffers: Arc::default(),
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -74,6 +82,7 @@ impl ReaderPool {
             None => Ok(ReaderConn {
                 conn: schema::open_reader(&self.path)?,
                 unzip: Decompressor::new(Arc::clone(&self.dictionaries)),
+                buffers: Arc::clone(&self.buffers),
             }),
         }
     }
@@ -244,7 +253,11 @@ pub(super) fn scan(
     account: &AccountName,
     scan: &Scan,
 ) -> Result<Scanned, Error> {
-    let ReaderConn { conn, unzip } = rc;
+    let ReaderConn {
+        conn,
+        unzip,
+        buffers,
+    } = rc;
     // A deferred transaction: its snapshot starts at the first SELECT and holds for all.
     let tx = conn.transaction()?;
     let Some(row) = account_row(&tx, account)? else {
@@ -258,7 +271,9 @@ pub(super) fn scan(
         bounds,
         ..Scanned::default()
     };
-    let mut page = PageCollector::default();
+    let mut arena = buffers.take();
+    arena.reserve(limit.saturating_mul(ITEM_GUESS).min(DISK_PAGE_BYTES) + PAGE_SLACK);
+    let mut page = PageCollector::with_arena(arena);
     let mut kinds = Kinds::default();
     {
         let mut stmt = tx.prepare_cached(
@@ -268,7 +283,7 @@ pub(super) fn scan(
         let mut rows = stmt.query(params![row.id, from_ms, from_seq])?;
         let mut scanned = 0;
         while let Some(r) = rows.next()? {
-            if page.len() == limit || scanned == cap {
+            if page.len() == limit || scanned == cap || page.owned_bytes() >= DISK_PAGE_BYTES {
                 // This row exists, so a next page has something to scan.
                 out.more = true;
                 break;
@@ -286,7 +301,7 @@ pub(super) fn scan(
             }
         }
     }
-    page.finish_into(&mut out)?;
+    page.finish_into_with(&mut out, |arena| buffers.wrap(arena))?;
     tx.finish()?;
     Ok(out)
 }
