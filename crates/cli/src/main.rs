@@ -14,6 +14,11 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // No transparent huge pages for this process, also where the host backs every
+    // anonymous mapping with them (`always`): mimalloc's arenas would then be faulted
+    // in and held 2 MiB at a time (mimalloc itself is built not to ask for them).
+    // Refused only by kernels older than 3.15, where the process simply keeps them.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = cli::Cli::parse();
     telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -132,6 +132,44 @@ async fn serve_demo_prints_working_links_and_a_curl_line_and_stops_on_sigterm() 
     assert!(status.success(), "{status:?}");
 }
 
+/// mimalloc's arenas, backed by transparent huge pages, were faulted in and held 2 MiB at
+/// a time, which doubled the server's memory (docs/performance.md): the binary runs
+/// without them, whatever the host's setting.
+#[tokio::test]
+async fn the_server_runs_without_transparent_huge_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed) = serve_demo(dir.path(), &[]);
+    // Some pages and reads first, so that the allocator has taken memory from the system.
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        let read = http
+            .get(&printed.eventstream)
+            .basic_auth(&printed.accesskey, Some(&printed.secretkey))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+        let page = http.get(&printed.flow).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+    }
+
+    let proc_dir = format!("/proc/{}", server.0.id());
+    let status = std::fs::read_to_string(format!("{proc_dir}/status")).unwrap();
+    // The process's flag, shown there since Linux 5.0.
+    if let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
+    let rollup = std::fs::read_to_string(format!("{proc_dir}/smaps_rollup")).unwrap();
+    let huge = rollup
+        .lines()
+        .find(|l| l.starts_with("AnonHugePages:"))
+        .unwrap();
+    assert_eq!(huge.split_whitespace().nth(1), Some("0"), "{huge}");
+}
+
 #[test]
 fn catalog_import_updates_in_place_and_names_the_line_of_a_broken_file() {
     let dir = tempfile::tempdir().unwrap();
