@@ -66,10 +66,11 @@ pub struct ReadRequest {
     pub limit: usize,
 }
 
-/// A page the embedded log reads from its file stops once it holds this much JSON, with
-/// `more` set as at its limit: what one request takes in memory is bounded whatever the
-/// size of its items. Pages served from the recent-items cache are slices of buffers
-/// already in memory and only stop at their limit.
+/// A page the embedded log reads from its file, or the Redis log from Redis, stops once it
+/// holds this much JSON, with `more` set as at its limit: what one request takes in
+/// memory is bounded whatever the size of its items. Pages served from the embedded
+/// log's recent-items cache are slices of buffers already in memory and only stop at
+/// their limit.
 pub const DISK_PAGE_BYTES: usize = 4 << 20;
 
 impl ReadRequest {

@@ -328,6 +328,15 @@ async fn a_filtered_read_across_several_round_trips_misses_nothing() {
     assert_eq!(page.next_id, got[1_000].successor());
 }
 
+/// A page read from Redis stops at `DISK_PAGE_BYTES` of JSON, whatever its limit, as a
+/// page the embedded log reads from its file does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_read_from_redis_stops_at_its_byte_bound() {
+    let Some(h) = redis_harness() else { return };
+    let log = h.open(RETENTION).await;
+    conformance::pages_stop_at_the_byte_bound(&log).await;
+}
+
 /// While Redis is down, reads and appends fail as "unavailable" (the API answers 503);
 /// once it is back, the same handles work again without reopening, ids continue, and
 /// long-polls are woken across processes again.

@@ -1,8 +1,8 @@
 //! Reads: the bounds of a stream and a range scan, the first round trip in one MULTI/EXEC
 //! so the page's `oldestid`, `gap` and first items come from one snapshot.
 //!
-//! Further round trips, needed only when a type filter skips many items, continue right
-//! after the last entry scanned. That stays correct without a snapshot: ids become
+//! Further round trips, for pages of more than 1,000 entries or when a type filter skips
+//! many items, continue right after the last entry scanned. That stays correct without a snapshot: ids become
 //! visible only in ascending order (each append is one script) and retention only
 //! removes entries below the horizon, which the scan has passed.
 
@@ -13,12 +13,12 @@ use protocol::ItemId;
 use super::codec::{self, Entry};
 use super::keys::{AccountKeys, entry_id};
 use crate::error::Error;
-use crate::item::{Kinds, PageCollector};
+use crate::item::{DISK_PAGE_BYTES, Kinds, PageCollector};
 use crate::store::{Bounds, Scan, Scanned};
 
-/// Entries fetched per round trip while a type filter skips items. Each is a few hundred
-/// bytes to a few kB, so this keeps one reply to a few MB.
-const FILTER_CHUNK: usize = 1_000;
+/// Entries fetched per round trip at most. Each is a few hundred bytes to a few kB, so
+/// this keeps one reply to a few MB; a page of the default 1,000 items is one round trip.
+const CHUNK: usize = 1_000;
 
 pub(super) async fn bounds(
     conn: &mut ConnectionManager,
@@ -36,22 +36,29 @@ pub(super) async fn scan(
 ) -> Result<Scanned, Error> {
     let limit = scan.request.limit.max(1);
     let cap = scan.request.scan_cap();
-    let filtered = scan.request.types.is_some();
+    // Without a filter every entry scanned is an item.
+    let wanted = if scan.request.types.is_some() {
+        cap
+    } else {
+        limit.min(cap)
+    };
     let mut out = Scanned::default();
     let mut page = PageCollector::default();
     let mut kinds = Kinds::default();
     let mut scanned = 0;
     let mut first = true;
+    // A page stops at its limit, at the scan cap, or once it holds DISK_PAGE_BYTES of
+    // JSON, as a page the embedded log reads from its file does.
+    let full = |page: &PageCollector, scanned: usize| {
+        page.len() == limit || scanned == cap || page.owned_bytes() >= DISK_PAGE_BYTES
+    };
     loop {
-        let stop = page.len() == limit || scanned == cap;
         // One more entry than could be used, so that a full page knows whether another
-        // entry follows (`more`). Without a filter every entry scanned is an item.
-        let count = if stop {
+        // entry follows (`more`).
+        let count = if full(&page, scanned) {
             1
-        } else if filtered {
-            (cap - scanned).min(FILTER_CHUNK) + 1
         } else {
-            limit.min(cap) - scanned + 1
+            (wanted - scanned).min(CHUNK) + 1
         };
         let entries = if first {
             first = false;
@@ -68,7 +75,7 @@ pub(super) async fn scan(
         };
         let fetched = entries.len();
         for item in entries {
-            if page.len() == limit || scanned == cap {
+            if full(&page, scanned) {
                 out.more = true;
                 page.finish_into(&mut out)?;
                 return Ok(out);
