@@ -2,9 +2,9 @@
 //! so the page's `oldestid`, `gap` and first items come from one snapshot.
 //!
 //! Further round trips, for pages of more than 1,000 entries or when a type filter skips
-//! many items, continue right after the last entry scanned. That stays correct without a snapshot: ids become
-//! visible only in ascending order (each append is one script) and retention only
-//! removes entries below the horizon, which the scan has passed.
+//! many items, continue right after the last entry scanned. That stays correct without a
+//! snapshot: ids become visible only in ascending order (each append is one script) and
+//! retention only removes entries below the horizon, which the scan has passed.
 
 use ::redis::Value;
 use ::redis::aio::ConnectionManager;

@@ -1078,8 +1078,8 @@ pub(crate) async fn pages_stop_at_the_byte_bound(log: &EventLog) {
         .collect();
     let mut appended = Vec::new();
     for batch in items.chunks(10) {
-        let ids = log.append(&acct, batch.to_vec()).await.unwrap();
-        appended.extend(ids.into_iter().zip(batch.iter().cloned()));
+        let got = log.append(&acct, batch.to_vec()).await.unwrap();
+        appended.extend(got.into_iter().zip(batch.iter().cloned()));
     }
 
     let mut read = Vec::new();
