@@ -149,9 +149,11 @@ impl PageCollector {
         self.items.len() + self.owned.len()
     }
 
-    /// Bytes of JSON written for items read from storage so far.
-    pub(crate) fn owned_bytes(&self) -> usize {
-        self.arena.len()
+    /// The page is done, with `scanned` entries scanned so far: it holds `limit` items, or
+    /// the scan reached its `cap`, or the items read from storage hold [`DISK_PAGE_BYTES`]
+    /// of JSON. A reader that stops here with an entry left to scan sets `more`.
+    pub(crate) fn is_full(&self, limit: usize, scanned: usize, cap: usize) -> bool {
+        self.len() == limit || scanned == cap || self.arena.len() >= DISK_PAGE_BYTES
     }
 
     /// An item found at `buf[start..end]`.

@@ -417,7 +417,7 @@ fn page_from(chunks: &[Arc<Chunk>], scan: &Scan, bounds: Bounds) -> Scanned {
     'chunks: for chunk in chunks {
         let from = chunk.entries.partition_point(|e| e.0 < scan.from);
         for (id, kind, start, end) in &chunk.entries[from..] {
-            if page.len() == limit || scanned == cap {
+            if page.is_full(limit, scanned, cap) {
                 out.more = true;
                 break 'chunks;
             }

@@ -283,7 +283,7 @@ pub(super) fn scan(
         let mut rows = stmt.query(params![row.id, from_ms, from_seq])?;
         let mut scanned = 0;
         while let Some(r) = rows.next()? {
-            if page.len() == limit || scanned == cap || page.owned_bytes() >= DISK_PAGE_BYTES {
+            if page.is_full(limit, scanned, cap) {
                 // This row exists, so a next page has something to scan.
                 out.more = true;
                 break;

@@ -13,7 +13,7 @@ use protocol::ItemId;
 use super::codec::{self, Entry};
 use super::keys::{AccountKeys, entry_id};
 use crate::error::Error;
-use crate::item::{DISK_PAGE_BYTES, Kinds, PageCollector};
+use crate::item::{Kinds, PageCollector};
 use crate::store::{Bounds, Scan, Scanned};
 
 /// Entries fetched per round trip at most. Each is a few hundred bytes to a few kB, so
@@ -47,15 +47,10 @@ pub(super) async fn scan(
     let mut kinds = Kinds::default();
     let mut scanned = 0;
     let mut first = true;
-    // A page stops at its limit, at the scan cap, or once it holds DISK_PAGE_BYTES of
-    // JSON, as a page the embedded log reads from its file does.
-    let full = |page: &PageCollector, scanned: usize| {
-        page.len() == limit || scanned == cap || page.owned_bytes() >= DISK_PAGE_BYTES
-    };
     loop {
         // One more entry than could be used, so that a full page knows whether another
         // entry follows (`more`).
-        let count = if full(&page, scanned) {
+        let count = if page.is_full(limit, scanned, cap) {
             1
         } else {
             (wanted - scanned).min(CHUNK) + 1
@@ -75,7 +70,7 @@ pub(super) async fn scan(
         };
         let fetched = entries.len();
         for item in entries {
-            if full(&page, scanned) {
+            if page.is_full(limit, scanned, cap) {
                 out.more = true;
                 page.finish_into(&mut out)?;
                 return Ok(out);
