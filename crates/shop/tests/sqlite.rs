@@ -58,3 +58,31 @@ async fn one_file_with_durable_settings() {
         .unwrap();
     assert_eq!(mode, "wal");
 }
+
+/// A second process opening the store (a CLI command beside a running server) waits
+/// for the other's write to end instead of failing with "database is locked": when the
+/// schema is up to date and when it still has to be migrated.
+#[tokio::test]
+async fn opening_beside_a_writer_waits_for_its_commit() {
+    let up_to_date = sqlite();
+    drop(ShopStore::open(up_to_date.dir.path()).await.unwrap());
+    let unmigrated = sqlite();
+    let file = unmigrated.dir.path().join(ShopStore::FILE_NAME);
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .pragma_update(None, "journal_mode", "WAL")
+        .unwrap();
+
+    for h in [up_to_date, unmigrated] {
+        let writer = rusqlite::Connection::open(h.dir.path().join(ShopStore::FILE_NAME)).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            writer.execute_batch("COMMIT").unwrap();
+        });
+        let store = ShopStore::open(h.dir.path()).await;
+        release.join().unwrap();
+        let store = store.unwrap();
+        assert_eq!(store.outbox_len().await.unwrap(), 0);
+    }
+}

@@ -104,11 +104,13 @@ impl SqliteStore {
         })?;
         let path = dir.join(FILE_NAME);
         let mut conn = Connection::open(&path).db()?;
+        // First, so that every statement below waits for another process's write
+        // (a server beside this CLI command) instead of failing at once.
+        configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL").db()?;
         conn.pragma_update(None, "synchronous", sync.pragma())
             .db()?;
         conn.pragma_update(None, "foreign_keys", "ON").db()?;
-        configure(&conn)?;
         migrate(&mut conn)?;
         Ok(SqliteStore {
             writer: Arc::new(Writer::start(conn)?),
@@ -158,12 +160,20 @@ fn configure(conn: &Connection) -> Result<(), Error> {
     Ok(())
 }
 
+/// Brings the schema up to date. A store already up to date is only read: opening it
+/// beside a running server takes no write lock. Otherwise the migration takes the
+/// write lock first (`BEGIN IMMEDIATE`, waiting for it like any write): a transaction
+/// that read first and then wrote would fail at once with "database is locked" while
+/// another connection writes, as SQLite does not wait to upgrade a read.
 fn migrate(conn: &mut Connection) -> Result<(), Error> {
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-    let tx = conn.transaction().db()?;
-    let applied: i64 = tx
-        .pragma_query_value(None, "user_version", |row| row.get(0))
+    if user_version(conn)? == known {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .db()?;
+    let applied = user_version(&tx)?;
     let Ok(start) = usize::try_from(applied) else {
         return Err(Error::Store(format!("invalid schema version {applied}")));
     };
@@ -179,6 +189,11 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     tx.pragma_update(None, "user_version", known).db()?;
     tx.commit().db()?;
     Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<i64, Error> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .db()
 }
 
 /// Turns SQLite's errors into the store's, keeping the message.
