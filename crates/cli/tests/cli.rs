@@ -170,6 +170,68 @@ async fn the_server_runs_without_transparent_huge_pages() {
     assert_eq!(huge.split_whitespace().nth(1), Some("0"), "{huge}");
 }
 
+/// Commands that open the shop store beside a server in the middle of a rush (every
+/// moment some group commit holds SQLite's write lock) wait for its commits instead of
+/// failing with "database is locked", and what they write is served at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_beside_a_busy_server_wait_for_its_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, printed) = serve_demo(dir.path(), &[]);
+    let mut shoppers = Process(
+        Command::new(common::BIN)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["loadgen", "--url", &printed.base_url, "--account", "demo"])
+            .args(["--shoppers", "5000", "--concurrency", "16", "--seed", "7"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_until("the rush is under way", async || {
+        common::tally::read_stream(&printed.base_url, &printed.accesskey, &printed.secretkey)
+            .await
+            .len()
+            >= 100
+    })
+    .await;
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/catalog.toml");
+    let commands: [&[&str]; 3] = [
+        &["account", "create", "club"],
+        &["catalog", "import", example, "--account", "club"],
+        &["keys", "create", "--account", "club", "--widget"],
+    ];
+    let more: [&[&str]; 8] = [&["keys", "create", "--account", "demo"]; 8];
+    for args in commands.iter().chain(&more) {
+        let dir = dir.path().to_owned();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let out = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            ticketstream(&dir, &args)
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        shoppers.0.try_wait().unwrap().is_none(),
+        "the rush ended before the commands did: they did not run beside it"
+    );
+    // The running server serves what the other process imported: the event's image.
+    let image = reqwest::get(format!("{}/media/club/dance.svg", printed.base_url))
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    let served = image.bytes().await.unwrap();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/dance.svg");
+    assert_eq!(served.as_ref(), std::fs::read(file).unwrap().as_slice());
+}
+
 #[test]
 fn catalog_import_updates_in_place_and_names_the_line_of_a_broken_file() {
     let dir = tempfile::tempdir().unwrap();
