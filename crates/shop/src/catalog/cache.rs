@@ -70,6 +70,18 @@ impl CatalogCache {
         Ok(loaded)
     }
 
+    /// The account's catalog when the cache holds the version `account` was read at;
+    /// never reads or fills. For write transactions, which may see changes of the same
+    /// group commit that are not committed yet: a version is only ever cached from a
+    /// committed snapshot, and versions only grow, so a version that matches is that
+    /// catalog, and one made by an uncommitted import never matches.
+    pub(crate) fn peek(&self, account: &AccountRow) -> Option<Arc<CachedCatalog>> {
+        self.lock()
+            .get(&account.id.0)
+            .filter(|cached| cached.version == account.catalog_version)
+            .map(Arc::clone)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<CachedCatalog>>> {
         // Entries are replaced whole: a panic cannot leave one torn.
         self.accounts.lock().unwrap_or_else(|p| p.into_inner())

@@ -5,7 +5,6 @@
 use protocol::{AccountName, Action, NumId, OrderAction, OrderState, Timestamp};
 
 use super::payment::start_payment;
-use super::state::order_state;
 use super::{Ctx, open_order, touch_order};
 use crate::storage::{OrderRow, Tx};
 use crate::{Error, ShopRule, ShopStore};
@@ -138,7 +137,7 @@ pub(crate) fn record(
     order: &OrderRow,
     step: Step,
 ) -> Result<OrderState, Error> {
-    let state = order_state(tx, order)?;
+    let state = ctx.order_state(tx, order)?;
     let snapshot = state.clone();
     ctx.tracker.record(tx, move |reference| {
         let a = OrderAction {
@@ -160,7 +159,7 @@ pub(crate) fn record(
 /// The session's open order with at least one line.
 pub(crate) fn basket(tx: &mut dyn Tx, ctx: &Ctx) -> Result<OrderRow, Error> {
     let order = open_order(tx, ctx)?.ok_or(ShopRule::NoOpenOrder)?;
-    let state = order_state(tx, &order)?;
+    let state = ctx.order_state(tx, &order)?;
     if state.tickets.is_empty() && state.products.is_empty() {
         return Err(ShopRule::EmptyBasket.into());
     }

@@ -22,12 +22,16 @@ pub use expiry::ExpiryReport;
 pub use payment::{PaymentOutcome, PaymentStatus, PaymentView};
 pub use products::MAX_PRODUCTS;
 pub use seats::SeatCount;
+use state::order_state;
 pub(crate) use state::session_order;
 pub use state::{OrderStatus, OrderView};
 pub use tickets::{MAX_TICKETS_PER_ORDER, MAX_TICKETS_PER_PRICE, Quantities};
 
-use protocol::{AccountName, NumId, Timestamp};
+use std::sync::Arc;
 
+use protocol::{AccountName, NumId, OrderState, Timestamp};
+
+use crate::catalog::cache::CachedCatalog;
 use crate::outbox::Tracker;
 use crate::session::{SEEN_RESOLUTION, load_row, ms};
 use crate::storage::{AccountId, NewOrder, OrderRow, SessionRow, Tx};
@@ -41,6 +45,20 @@ pub(crate) struct Ctx {
     pub(crate) now: Timestamp,
     pub(crate) reservation_ms: i64,
     pub(crate) tracker: Tracker,
+    /// The account's catalog as this transaction sees it, when the catalog cache holds
+    /// that version (see [`peek`](crate::catalog::cache::CatalogCache::peek)): order lines are then named from it.
+    catalog: Option<Arc<CachedCatalog>>,
+}
+
+impl Ctx {
+    /// The contract's `order` for `order` as it is now in this transaction.
+    pub(crate) fn order_state(
+        &self,
+        tx: &mut dyn Tx,
+        order: &OrderRow,
+    ) -> Result<OrderState, Error> {
+        order_state(tx, order, self.catalog.as_deref().map(|c| &c.names))
+    }
 }
 
 impl ShopStore {
@@ -63,6 +81,7 @@ impl ShopStore {
         let session_id = session_id.to_owned();
         let reservation_ms = ms(self.reservation);
         let signal = self.outbox_signal();
+        let catalogs = Arc::clone(&self.catalogs);
         let (out, written) = self
             .transact(move |tx| {
                 let (account, session) =
@@ -70,11 +89,12 @@ impl ShopStore {
                 let reference = session.reference.clone();
                 let (order_before, seen_ms) = (session.order_id, session.seen_ms);
                 let mut ctx = Ctx {
-                    account,
+                    account: account.id,
                     session,
                     now,
                     reservation_ms,
                     tracker: Tracker::new(name.clone(), reference, now),
+                    catalog: catalogs.peek(&account),
                 };
                 let out = f(tx, &mut ctx)?;
                 let seen_long_ago = now.unix_ms().saturating_sub(seen_ms) >= ms(SEEN_RESOLUTION);

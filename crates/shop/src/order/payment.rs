@@ -11,7 +11,6 @@ use protocol::{AccountName, Money, NumId, OrderState, Timestamp};
 use rand::RngCore;
 
 use super::checkout::{Step, basket, record};
-use super::state::order_state;
 use super::{Ctx, OrderStatus, touch_order};
 use crate::storage::{OrderRow, PaymentRow, Tx};
 use crate::{Error, Scenario, ShopRule, ShopStore};
@@ -130,7 +129,7 @@ pub(crate) fn start_payment(
         *kind.of(&mut order) = Some(first);
     }
     touch_order(tx, ctx, &mut order)?;
-    let state = order_state(tx, &order)?;
+    let state = ctx.order_state(tx, &order)?;
     let bound = contents(&state);
     let mut stale = Vec::new();
     for open in tx.pending_payments(order.id)? {
@@ -257,7 +256,7 @@ impl ShopStore {
                 let mut order = order
                     .filter(|o| o.status == OrderStatus::Open && o.expires_ms >= ctx.now.unix_ms())
                     .ok_or(ShopRule::NoOpenOrder)?;
-                let state = order_state(tx, &order)?;
+                let state = ctx.order_state(tx, &order)?;
                 if contents(&state) != payment.contents || state.totalamount != payment.amount {
                     return Err(ShopRule::PaymentMismatch.into());
                 }

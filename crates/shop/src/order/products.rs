@@ -3,7 +3,6 @@
 use protocol::{AccountName, Action, NumId, OrderState, ProductLine, ProductsChanged, Timestamp};
 
 use super::payment::cancel_pending;
-use super::state::order_state;
 use super::{Ctx, ensure_open_order, open_order, touch_order};
 use crate::storage::Tx;
 use crate::{Error, ShopRule, ShopStore};
@@ -66,7 +65,7 @@ fn set_products(
                 order.id
             )));
         }
-        let order_after = order_state(tx, &order)?;
+        let order_after = ctx.order_state(tx, &order)?;
         ctx.tracker.record(tx, |reference| {
             Action::RemoveProducts(ProductsChanged {
                 products: removed,
@@ -77,7 +76,7 @@ fn set_products(
     } else if keep > have.len() {
         let adding = qty - u32::try_from(have.len()).unwrap_or(u32::MAX);
         let new_ids = tx.insert_product_lines(order.id, product, offered.price, adding)?;
-        let order_after = order_state(tx, &order)?;
+        let order_after = ctx.order_state(tx, &order)?;
         let added = order_after
             .products
             .iter()
@@ -96,5 +95,5 @@ fn set_products(
         cancel_pending(tx, order.id)?;
     }
     touch_order(tx, ctx, &mut order)?;
-    order_state(tx, &order)
+    ctx.order_state(tx, &order)
 }

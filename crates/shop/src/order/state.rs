@@ -122,15 +122,12 @@ pub(crate) fn session_order(
     else {
         return Ok(None);
     };
-    let state = match names {
-        Some(names) => order_state_named(tx, &row, names)?,
-        None => order_state(tx, &row)?,
-    };
+    let state = order_state(tx, &row, names)?;
     order_view_of(tx, &row, state).map(Some)
 }
 
 fn order_view(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderView, Error> {
-    let state = order_state(tx, order)?;
+    let state = order_state(tx, order, None)?;
     order_view_of(tx, order, state)
 }
 
@@ -150,27 +147,26 @@ fn order_view_of(tx: &mut dyn Tx, order: &OrderRow, state: OrderState) -> Result
 }
 
 /// The contract's `order`: lines in the order they were added, `totalamount` their sum.
-pub(crate) fn order_state(tx: &mut dyn Tx, order: &OrderRow) -> Result<OrderState, Error> {
+/// With `names` (the catalog as this transaction sees it, from the catalog cache) the
+/// lines are read without joining the catalog; when a line's entry is not named there,
+/// the store's join is read instead, so the result is the same either way.
+pub(crate) fn order_state(
+    tx: &mut dyn Tx,
+    order: &OrderRow,
+    names: Option<&CatalogNames>,
+) -> Result<OrderState, Error> {
+    if let Some(names) = names {
+        let tickets = tx.bare_ticket_lines(order.id)?;
+        let products = tx.bare_product_lines(order.id)?;
+        let tickets: Option<Vec<_>> = tickets.iter().map(|l| names.ticket_line(l)).collect();
+        let products: Option<Vec<_>> = products.iter().map(|l| names.product_line(l)).collect();
+        if let (Some(tickets), Some(products)) = (tickets, products) {
+            return Ok(state_of(order, tickets, products));
+        }
+    }
     let tickets = tx.ticket_lines(order.account, order.id)?;
     let products = tx.product_lines(order.account, order.id)?;
     Ok(state_of(order, tickets, products))
-}
-
-/// [`order_state`] with the lines' names from `names`; when a line's entry is not named
-/// there, the store's join is read instead, so the result is the same either way.
-fn order_state_named(
-    tx: &mut dyn Tx,
-    order: &OrderRow,
-    names: &CatalogNames,
-) -> Result<OrderState, Error> {
-    let tickets = tx.bare_ticket_lines(order.id)?;
-    let products = tx.bare_product_lines(order.id)?;
-    let tickets: Option<Vec<_>> = tickets.iter().map(|l| names.ticket_line(l)).collect();
-    let products: Option<Vec<_>> = products.iter().map(|l| names.product_line(l)).collect();
-    match (tickets, products) {
-        (Some(tickets), Some(products)) => Ok(state_of(order, tickets, products)),
-        _ => order_state(tx, order),
-    }
 }
 
 fn state_of(order: &OrderRow, tickets: Vec<TicketLine>, products: Vec<ProductLine>) -> OrderState {

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use protocol::{AccountName, Action, NumId, OrderState, TicketLine, TicketsChanged, Timestamp};
 
 use super::payment::cancel_pending;
-use super::state::order_state;
 use super::{Ctx, ensure_open_order, open_order, touch_order};
 use crate::catalog::OfferLine;
 use crate::catalog::store::event_offer;
@@ -79,7 +78,7 @@ fn set_tickets(
         }
         None => ensure_open_order(tx, ctx)?,
     };
-    let current = tx.ticket_lines(ctx.account, order.id)?;
+    let current = ctx.order_state(tx, &order)?.tickets;
 
     let mut removed: Vec<TicketLine> = Vec::new();
     let mut to_add: Vec<(&OfferLine, u32)> = Vec::new();
@@ -123,7 +122,7 @@ fn set_tickets(
                 order.id
             )));
         }
-        let order_after = order_state(tx, &order)?;
+        let order_after = ctx.order_state(tx, &order)?;
         ctx.tracker.record(tx, |reference| {
             Action::RemoveTickets(TicketsChanged {
                 tickets: removed,
@@ -148,7 +147,7 @@ fn set_tickets(
                 new_ids.len()
             )));
         }
-        let order_after = order_state(tx, &order)?;
+        let order_after = ctx.order_state(tx, &order)?;
         let added: Vec<TicketLine> = order_after
             .tickets
             .iter()
@@ -167,5 +166,5 @@ fn set_tickets(
         cancel_pending(tx, order.id)?;
     }
     touch_order(tx, ctx, &mut order)?;
-    order_state(tx, &order)
+    ctx.order_state(tx, &order)
 }

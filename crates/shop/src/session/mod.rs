@@ -12,7 +12,7 @@ use std::time::Duration;
 use protocol::{AccountName, NumId, Ref, Timestamp};
 use rand::RngCore;
 
-use crate::storage::{AccountId, SessionRow, Tx};
+use crate::storage::{AccountRow, SessionRow, Tx};
 use crate::{Error, ShopStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,9 +197,9 @@ pub(crate) fn load_row(
     tx: &mut dyn Tx,
     account: &AccountName,
     id: &str,
-) -> Result<Option<(AccountId, SessionRow)>, Error> {
+) -> Result<Option<(AccountRow, SessionRow)>, Error> {
     let Some(row) = tx.account(account)? else {
         return Ok(None);
     };
-    Ok(tx.session(row.id, id)?.map(|s| (row.id, s)))
+    Ok(tx.session(row.id, id)?.map(|s| (row, s)))
 }

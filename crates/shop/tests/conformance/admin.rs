@@ -241,6 +241,69 @@ pub(crate) async fn a_visit_names_order_lines_as_the_catalog_does(h: &impl Harne
     );
 }
 
+/// A change names the lines of the order it records as the store's join does: from the
+/// catalog cache when a visit has filled it with the catalog the change sees, and not
+/// from a cached catalog that an import has replaced since.
+pub(crate) async fn a_change_names_its_order_lines_as_the_catalog_does(h: &impl Harness) {
+    let shop = shop(h).await;
+    let (a, st) = (&shop.account, &shop.store);
+    let session = shop.session(Some("user12345")).await;
+    let catalog = parse_catalog(EXAMPLE).unwrap();
+    let product = catalog.products[0].id;
+    // Every recorded order is the order as the join reads it right after the change.
+    let mut recorded = 0;
+    let mut last_order = async |expect_event: &str| {
+        let rows = shop.outbox().await;
+        assert!(rows.len() > recorded, "the change recorded nothing");
+        recorded = rows.len();
+        let joined = st.current_order(a, &session).await.unwrap().unwrap().state;
+        let (_, data) = rows.last().unwrap();
+        assert_eq!(data["order"], serde_json::to_value(&joined).unwrap());
+        for line in data["order"]["tickets"].as_array().unwrap() {
+            assert_eq!(line["eventname"], expect_event);
+        }
+        data["order"].clone()
+    };
+
+    // The cache holds the catalog these changes see.
+    st.visit(a, &session, Some(EVENT)).await.unwrap().unwrap();
+    st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 2)]), ts(1))
+        .await
+        .unwrap();
+    last_order("Dance performance 2").await;
+    st.set_products(a, &session, product, 1, ts(2))
+        .await
+        .unwrap();
+    let order = last_order("Dance performance 2").await;
+    assert_eq!(order["products"].as_array().unwrap().len(), 1);
+
+    // An import renames the lines' entries and takes the product off sale: the cached
+    // catalog is not the one the next change sees.
+    let mut renamed = catalog.clone();
+    let event = renamed.events.iter_mut().find(|e| e.id == EVENT).unwrap();
+    event.name.text = "Renamed show".into();
+    renamed.products.retain(|p| p.id != product);
+    st.import_catalog(a, renamed).await.unwrap();
+    st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 3)]), ts(3))
+        .await
+        .unwrap();
+    last_order("Renamed show").await;
+
+    // A visit caches the new catalog; the next change names its lines from it.
+    st.visit(a, &session, Some(EVENT)).await.unwrap().unwrap();
+    st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 1)]), ts(4))
+        .await
+        .unwrap();
+    let order = last_order("Renamed show").await;
+    assert_eq!(order["tickets"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        order["products"][0]["productname"],
+        catalog.products[0].name.text
+    );
+    st.start_checkout(a, &session, ts(5)).await.unwrap();
+    last_order("Renamed show").await;
+}
+
 /// Event images go into the store with the catalog, per account; an import that names
 /// an image nobody gave, or gives one that cannot be an image, changes nothing.
 pub(crate) async fn event_images_are_stored_with_the_catalog(h: &impl Harness) {

@@ -62,6 +62,7 @@ macro_rules! conformance_suite {
             admin::importing_twice_updates_in_place,
             admin::an_import_elsewhere_is_seen_at_once,
             admin::a_visit_names_order_lines_as_the_catalog_does,
+            admin::a_change_names_its_order_lines_as_the_catalog_does,
             admin::catalog_import_errors_change_nothing,
             admin::event_images_are_stored_with_the_catalog,
             admin::sessions_without_an_order_are_forgotten_sooner,
