@@ -5,6 +5,7 @@
 use protocol::{AccountName, Action, NumId, OrderAction, OrderState, Timestamp};
 
 use super::payment::start_payment;
+use super::state::with_fields;
 use super::{Ctx, open_order, touch_order};
 use crate::storage::{OrderRow, Tx};
 use crate::{Error, ShopRule, ShopStore};
@@ -130,14 +131,16 @@ pub(crate) enum Step {
     Confirm,
 }
 
-/// Records `step` with the order as it is now; returns that state.
+/// Records `step` with the order as it is now (its fields from `order`, its lines from
+/// `lines`, as [`basket`] read them); returns that state.
 pub(crate) fn record(
     tx: &mut dyn Tx,
     ctx: &mut Ctx,
     order: &OrderRow,
+    lines: &OrderState,
     step: Step,
 ) -> Result<OrderState, Error> {
-    let state = ctx.order_state(tx, order)?;
+    let state = with_fields(order, lines);
     let snapshot = state.clone();
     ctx.tracker.record(tx, move |reference| {
         let a = OrderAction {
@@ -156,14 +159,15 @@ pub(crate) fn record(
     Ok(state)
 }
 
-/// The session's open order with at least one line.
-pub(crate) fn basket(tx: &mut dyn Tx, ctx: &Ctx) -> Result<OrderRow, Error> {
+/// The session's open order with at least one line, and its state: checkout steps
+/// change the order's fields, never its lines, so they take the lines from here.
+pub(crate) fn basket(tx: &mut dyn Tx, ctx: &Ctx) -> Result<(OrderRow, OrderState), Error> {
     let order = open_order(tx, ctx)?.ok_or(ShopRule::NoOpenOrder)?;
     let state = ctx.order_state(tx, &order)?;
     if state.tickets.is_empty() && state.products.is_empty() {
         return Err(ShopRule::EmptyBasket.into());
     }
-    Ok(order)
+    Ok((order, state))
 }
 
 /// Stores the customer details on the order: its customer row is updated, or one is
@@ -192,9 +196,9 @@ impl ShopStore {
         now: Timestamp,
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, |tx, ctx| {
-            let mut order = basket(tx, ctx)?;
+            let (mut order, lines) = basket(tx, ctx)?;
             touch_order(tx, ctx, &mut order)?;
-            record(tx, ctx, &order, Step::Start)
+            record(tx, ctx, &order, &lines, Step::Start)
         })
         .await
     }
@@ -208,10 +212,10 @@ impl ShopStore {
         now: Timestamp,
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
-            let mut order = basket(tx, ctx)?;
+            let (mut order, lines) = basket(tx, ctx)?;
             save_customer(tx, ctx, &mut order, &customer)?;
             touch_order(tx, ctx, &mut order)?;
-            record(tx, ctx, &order, Step::Customer)
+            record(tx, ctx, &order, &lines, Step::Customer)
         })
         .await
     }
@@ -229,7 +233,7 @@ impl ShopStore {
         now: Timestamp,
     ) -> Result<String, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
-            let mut order = basket(tx, ctx)?;
+            let (mut order, lines) = basket(tx, ctx)?;
             if let Some(customer) = &details.customer {
                 let known = match order.customer {
                     Some(id) => tx.customer(id)?,
@@ -238,7 +242,7 @@ impl ShopStore {
                 if known.as_ref() != Some(customer) {
                     save_customer(tx, ctx, &mut order, customer)?;
                     touch_order(tx, ctx, &mut order)?;
-                    record(tx, ctx, &order, Step::Customer)?;
+                    record(tx, ctx, &order, &lines, Step::Customer)?;
                 }
             }
             for (kind, choice) in [
@@ -249,9 +253,9 @@ impl ShopStore {
                 if *kind.of(&mut order) == Some(choice) {
                     continue;
                 }
-                choose(tx, ctx, &mut order, kind, choice)?;
+                choose(tx, ctx, &mut order, &lines, kind, choice)?;
             }
-            start_payment(tx, ctx, order)
+            start_payment(tx, ctx, order, &lines)
         })
         .await
     }
@@ -267,8 +271,8 @@ impl ShopStore {
         now: Timestamp,
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
-            let mut order = basket(tx, ctx)?;
-            choose(tx, ctx, &mut order, kind, scenario)
+            let (mut order, lines) = basket(tx, ctx)?;
+            choose(tx, ctx, &mut order, &lines, kind, scenario)
         })
         .await
     }
@@ -279,6 +283,7 @@ fn choose(
     tx: &mut dyn Tx,
     ctx: &mut Ctx,
     order: &mut OrderRow,
+    lines: &OrderState,
     kind: Scenario,
     scenario: NumId,
 ) -> Result<OrderState, Error> {
@@ -291,7 +296,7 @@ fn choose(
     }
     *kind.of(order) = Some(scenario);
     touch_order(tx, ctx, order)?;
-    record(tx, ctx, order, kind.step())
+    record(tx, ctx, order, lines, kind.step())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use protocol::{AccountName, Money, NumId, OrderState, Timestamp};
 use rand::RngCore;
 
 use super::checkout::{Step, basket, record};
+use super::state::with_fields;
 use super::{Ctx, OrderStatus, touch_order};
 use crate::storage::{OrderRow, PaymentRow, Tx};
 use crate::{Error, Scenario, ShopRule, ShopStore};
@@ -106,6 +107,7 @@ pub(crate) fn start_payment(
     tx: &mut dyn Tx,
     ctx: &mut Ctx,
     mut order: OrderRow,
+    lines: &OrderState,
 ) -> Result<String, Error> {
     let panels = ctx.session.settings.panels;
     if order.customer.is_none() && panels.customer {
@@ -129,7 +131,7 @@ pub(crate) fn start_payment(
         *kind.of(&mut order) = Some(first);
     }
     touch_order(tx, ctx, &mut order)?;
-    let state = ctx.order_state(tx, &order)?;
+    let state = with_fields(&order, lines);
     let bound = contents(&state);
     let mut stale = Vec::new();
     for open in tx.pending_payments(order.id)? {
@@ -141,7 +143,7 @@ pub(crate) fn start_payment(
     for token in stale {
         tx.set_payment_status(&token, PaymentStatus::Cancelled)?;
     }
-    let state = record(tx, ctx, &order, Step::Initiate)?;
+    let state = record(tx, ctx, &order, &state, Step::Initiate)?;
     let token = new_token();
     tx.insert_payment(&PaymentRow {
         token: token.clone(),
@@ -181,8 +183,8 @@ impl ShopStore {
         now: Timestamp,
     ) -> Result<String, Error> {
         self.in_session(account, session_id, now, |tx, ctx| {
-            let order = basket(tx, ctx)?;
-            start_payment(tx, ctx, order)
+            let (order, lines) = basket(tx, ctx)?;
+            start_payment(tx, ctx, order, &lines)
         })
         .await
     }
@@ -262,7 +264,7 @@ impl ShopStore {
                 }
                 order.status = OrderStatus::Confirmed;
                 tx.update_order(&order)?;
-                record(tx, ctx, &order, Step::Confirm)?;
+                record(tx, ctx, &order, &state, Step::Confirm)?;
             }
             payment.status = outcome.into();
             tx.set_payment_status(&token, payment.status)?;

@@ -55,6 +55,9 @@ fn set_products(
         .collect();
     let keep = usize::try_from(qty).unwrap_or(usize::MAX);
     let changed = keep != have.len();
+    // The order's state after the change made here (the reservation's restart below
+    // changes no field of it).
+    let mut after = None;
     if keep < have.len() {
         let removed = have[keep..].to_vec();
         let ids: Vec<NumId> = removed.iter().map(|p| p.id).collect();
@@ -69,10 +72,11 @@ fn set_products(
         ctx.tracker.record(tx, |reference| {
             Action::RemoveProducts(ProductsChanged {
                 products: removed,
-                order: order_after,
+                order: order_after.clone(),
                 reference,
             })
         })?;
+        after = Some(order_after);
     } else if keep > have.len() {
         let adding = qty - u32::try_from(have.len()).unwrap_or(u32::MAX);
         let new_ids = tx.insert_product_lines(order.id, product, offered.price, adding)?;
@@ -86,14 +90,18 @@ fn set_products(
         ctx.tracker.record(tx, |reference| {
             Action::AddProducts(ProductsChanged {
                 products: added,
-                order: order_after,
+                order: order_after.clone(),
                 reference,
             })
         })?;
+        after = Some(order_after);
     }
     if changed {
         cancel_pending(tx, order.id)?;
     }
     touch_order(tx, ctx, &mut order)?;
-    ctx.order_state(tx, &order)
+    match after {
+        Some(state) => Ok(state),
+        None => ctx.order_state(tx, &order),
+    }
 }

@@ -169,6 +169,13 @@ pub(crate) fn order_state(
     Ok(state_of(order, tickets, products))
 }
 
+/// `lines` (an order's state read earlier in this transaction) with the order's fields
+/// as `order` has them now: for checkout steps, which change an order's fields (customer,
+/// scenarios, status, expiry) and never its lines, so its lines are read once.
+pub(crate) fn with_fields(order: &OrderRow, lines: &OrderState) -> OrderState {
+    state_of(order, lines.tickets.clone(), lines.products.clone())
+}
+
 fn state_of(order: &OrderRow, tickets: Vec<TicketLine>, products: Vec<ProductLine>) -> OrderState {
     let mut state = OrderState {
         id: order.id,

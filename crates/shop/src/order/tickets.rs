@@ -105,6 +105,9 @@ fn set_tickets(
     }
 
     let changed = !removed.is_empty() || adding > 0;
+    // The order's state after the last change made here (the reservation's restart below
+    // changes no field of it).
+    let mut after = None;
     if !removed.is_empty() {
         let ids: Vec<NumId> = removed.iter().map(|t| t.id).collect();
         let deleted = tx.delete_ticket_lines(order.id, &ids)?;
@@ -126,10 +129,11 @@ fn set_tickets(
         ctx.tracker.record(tx, |reference| {
             Action::RemoveTickets(TicketsChanged {
                 tickets: removed,
-                order: order_after,
+                order: order_after.clone(),
                 reference,
             })
         })?;
+        after = Some(order_after);
     }
 
     if adding > 0 {
@@ -157,14 +161,18 @@ fn set_tickets(
         ctx.tracker.record(tx, |reference| {
             Action::AddTickets(TicketsChanged {
                 tickets: added,
-                order: order_after,
+                order: order_after.clone(),
                 reference,
             })
         })?;
+        after = Some(order_after);
     }
     if changed {
         cancel_pending(tx, order.id)?;
     }
     touch_order(tx, ctx, &mut order)?;
-    ctx.order_state(tx, &order)
+    match after {
+        Some(state) => Ok(state),
+        None => ctx.order_state(tx, &order),
+    }
 }
