@@ -277,15 +277,21 @@ fn import(tx: &mut dyn Tx, account: AccountId, catalog: &Catalog) -> Result<Impo
     Ok(report)
 }
 
-/// The event with its prices, when it is on sale.
+/// The event with its prices, when it is on sale. The prices come from `cached` (the
+/// catalog at the version `tx` sees) when given, else from the store; the seats always
+/// from the store.
 pub(crate) fn event_offer(
     tx: &mut dyn Tx,
     account: AccountId,
     event: NumId,
+    cached: Option<&CachedCatalog>,
 ) -> Result<Option<EventOffer>, Error> {
     let Some(info) = tx.event(account, event)? else {
         return Ok(None);
     };
-    let lines = tx.offer_lines(account, event)?;
+    let lines = match cached.and_then(|c| c.offers.get(&event)) {
+        Some(lines) => lines.clone(),
+        None => tx.offer_lines(account, event)?,
+    };
     Ok(Some(EventOffer { event: info, lines }))
 }

@@ -46,18 +46,24 @@ pub(crate) struct Ctx {
     pub(crate) reservation_ms: i64,
     pub(crate) tracker: Tracker,
     /// The account's catalog as this transaction sees it, when the catalog cache holds
-    /// that version (see [`peek`](crate::catalog::cache::CatalogCache::peek)): order lines are then named from it.
+    /// that version: order lines are then named from it. See
+    /// [`CatalogCache::peek`](crate::catalog::cache::CatalogCache::peek).
     catalog: Option<Arc<CachedCatalog>>,
 }
 
 impl Ctx {
+    /// The account's catalog as this transaction sees it, when the cache holds it.
+    pub(crate) fn catalog(&self) -> Option<&CachedCatalog> {
+        self.catalog.as_deref()
+    }
+
     /// The contract's `order` for `order` as it is now in this transaction.
     pub(crate) fn order_state(
         &self,
         tx: &mut dyn Tx,
         order: &OrderRow,
     ) -> Result<OrderState, Error> {
-        order_state(tx, order, self.catalog.as_deref().map(|c| &c.names))
+        order_state(tx, order, self.catalog().map(|c| &c.names))
     }
 }
 

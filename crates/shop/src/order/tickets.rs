@@ -53,7 +53,7 @@ fn set_tickets(
     event: NumId,
     wanted: &Quantities,
 ) -> Result<OrderState, Error> {
-    let offer = event_offer(tx, ctx.account, event)?.ok_or(ShopRule::NotOnSale)?;
+    let offer = event_offer(tx, ctx.account, event, ctx.catalog())?.ok_or(ShopRule::NotOnSale)?;
     let mut lines: Vec<(&OfferLine, u32)> = Vec::with_capacity(wanted.len());
     for (price, qty) in wanted {
         let line = offer

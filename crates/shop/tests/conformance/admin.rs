@@ -8,7 +8,7 @@ use shop::{
     SESSION_IDLE, ShopStore, parse_catalog,
 };
 
-use super::{EVENT, Harness, NORMAL, demo, entry, qty, shop, ts};
+use super::{EVENT, Harness, NORMAL, REDUCED, demo, entry, qty, shop, ts};
 
 const EXAMPLE: &str = include_str!("../../../../examples/catalog.toml");
 
@@ -241,9 +241,9 @@ pub(crate) async fn a_visit_names_order_lines_as_the_catalog_does(h: &impl Harne
     );
 }
 
-/// A change names the lines of the order it records as the store's join does: from the
-/// catalog cache when a visit has filled it with the catalog the change sees, and not
-/// from a cached catalog that an import has replaced since.
+/// A change names and prices the lines of the order it records as the store does: from
+/// the catalog cache when a visit has filled it with the catalog the change sees, and
+/// not from a cached catalog that an import has replaced since.
 pub(crate) async fn a_change_names_its_order_lines_as_the_catalog_does(h: &impl Harness) {
     let shop = shop(h).await;
     let (a, st) = (&shop.account, &shop.store);
@@ -277,25 +277,43 @@ pub(crate) async fn a_change_names_its_order_lines_as_the_catalog_does(h: &impl 
     let order = last_order("Dance performance 2").await;
     assert_eq!(order["products"].as_array().unwrap().len(), 1);
 
-    // An import renames the lines' entries and takes the product off sale: the cached
-    // catalog is not the one the next change sees.
+    // An import renames the lines' event, raises the Normal and Reduced prices and
+    // takes the product off sale: the cached catalog is not the one the next change sees.
     let mut renamed = catalog.clone();
     let event = renamed.events.iter_mut().find(|e| e.id == EVENT).unwrap();
     event.name.text = "Renamed show".into();
+    for price in event
+        .tickettypes
+        .iter_mut()
+        .flat_map(|t| t.prices.iter_mut())
+    {
+        if price.id == NORMAL {
+            price.price = "21".parse().unwrap();
+        }
+        if price.id == REDUCED {
+            price.price = "13".parse().unwrap();
+        }
+    }
     renamed.products.retain(|p| p.id != product);
     st.import_catalog(a, renamed).await.unwrap();
     st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 3)]), ts(3))
         .await
         .unwrap();
-    last_order("Renamed show").await;
+    let order = last_order("Renamed show").await;
+    assert_eq!(order["tickets"][2]["price"], "21");
 
-    // A visit caches the new catalog; the next change names its lines from it.
+    // A visit caches the new catalog; the next changes name and price their lines from it.
     st.visit(a, &session, Some(EVENT)).await.unwrap().unwrap();
     st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 1)]), ts(4))
         .await
         .unwrap();
     let order = last_order("Renamed show").await;
     assert_eq!(order["tickets"].as_array().unwrap().len(), 1);
+    st.set_tickets(a, &session, EVENT, qty(&[(NORMAL, 1), (REDUCED, 1)]), ts(4))
+        .await
+        .unwrap();
+    let order = last_order("Renamed show").await;
+    assert_eq!(order["tickets"][1]["price"], "13");
     assert_eq!(
         order["products"][0]["productname"],
         catalog.products[0].name.text
