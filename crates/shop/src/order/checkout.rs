@@ -6,7 +6,7 @@ use protocol::{AccountName, Action, NumId, OrderAction, OrderState, Timestamp};
 
 use super::payment::start_payment;
 use super::state::with_fields;
-use super::{Ctx, open_order, touch_order};
+use super::{Ctx, open_order, restart_reservation, touch_order};
 use crate::storage::{OrderRow, Tx};
 use crate::{Error, ShopRule, ShopStore};
 
@@ -241,7 +241,7 @@ impl ShopStore {
                 };
                 if known.as_ref() != Some(customer) {
                     save_customer(tx, ctx, &mut order, customer)?;
-                    touch_order(tx, ctx, &mut order)?;
+                    restart_reservation(ctx, &mut order);
                     record(tx, ctx, &order, &lines, Step::Customer)?;
                 }
             }
@@ -255,6 +255,7 @@ impl ShopStore {
                 }
                 choose(tx, ctx, &mut order, &lines, kind, choice)?;
             }
+            // Writes the order's fields, those chosen above included.
             start_payment(tx, ctx, order, &lines)
         })
         .await
@@ -272,13 +273,16 @@ impl ShopStore {
     ) -> Result<OrderState, Error> {
         self.in_session(account, session_id, now, move |tx, ctx| {
             let (mut order, lines) = basket(tx, ctx)?;
-            choose(tx, ctx, &mut order, &lines, kind, scenario)
+            let state = choose(tx, ctx, &mut order, &lines, kind, scenario)?;
+            tx.update_order(&order)?;
+            Ok(state)
         })
         .await
     }
 }
 
-/// Sets the order's scenario of `kind` to one on offer and records the panel.
+/// Sets the order's scenario of `kind` to one on offer and records the panel; the caller
+/// writes the order's fields.
 fn choose(
     tx: &mut dyn Tx,
     ctx: &mut Ctx,
@@ -295,7 +299,7 @@ fn choose(
         return Err(ShopRule::InvalidInput(kind.invalid()).into());
     }
     *kind.of(order) = Some(scenario);
-    touch_order(tx, ctx, order)?;
+    restart_reservation(ctx, order);
     record(tx, ctx, order, lines, kind.step())
 }
 

@@ -163,6 +163,12 @@ pub(crate) fn ensure_open_order(tx: &mut dyn Tx, ctx: &mut Ctx) -> Result<OrderR
 
 /// Every change to an open order restarts its reservation; writes the order's fields.
 pub(crate) fn touch_order(tx: &mut dyn Tx, ctx: &Ctx, order: &mut OrderRow) -> Result<(), Error> {
-    order.expires_ms = ctx.now.unix_ms().saturating_add(ctx.reservation_ms);
+    restart_reservation(ctx, order);
     tx.update_order(order)
+}
+
+/// [`touch_order`] without the write, for a transaction that makes several changes to
+/// the order and writes its fields once, after the last.
+pub(crate) fn restart_reservation(ctx: &Ctx, order: &mut OrderRow) {
+    order.expires_ms = ctx.now.unix_ms().saturating_add(ctx.reservation_ms);
 }

@@ -101,8 +101,9 @@ pub(crate) fn contents(state: &OrderState) -> String {
 
 /// Sends the order to the payment provider (`checkout_initiatepayment`). Panels the
 /// widget hides are filled with the first option; a shown panel must have been
-/// completed. Returns the payment token for the provider's page: the open payment's when
-/// one exists for the order as it is (then nothing is recorded).
+/// completed. Writes the order's fields, with the caller's changes to them. Returns the
+/// payment token for the provider's page: the open payment's when one exists for the
+/// order as it is (then nothing is recorded).
 pub(crate) fn start_payment(
     tx: &mut dyn Tx,
     ctx: &mut Ctx,
