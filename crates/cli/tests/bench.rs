@@ -30,6 +30,10 @@ const FIGURES: [&str; 12] = [
     "consumer_items_per_s",
 ];
 
+/// The machine during the shop's figures: the share of its CPU time a hypervisor gave to
+/// other guests, in percent (0 on a machine of its own).
+const MACHINE_FIGURES: [&str; 2] = ["actions_steal_pct", "latency_steal_pct"];
+
 /// The figures `--redis` adds.
 const REDIS_FIGURES: [&str; 6] = [
     "redis_xrange_items_per_s",
@@ -109,10 +113,25 @@ async fn a_small_run_prints_every_figure_as_a_positive_number() {
             "no row for {key}:\n{stdout}"
         );
     }
+    for key in MACHINE_FIGURES {
+        let value = figures.get(key).and_then(Value::as_f64);
+        assert!(
+            value.is_some_and(|v| (0.0..=100.0).contains(&v)),
+            "{key} is {value:?} in {json}"
+        );
+        assert!(
+            stdout.lines().any(|l| l.starts_with(key)),
+            "no row for {key}:\n{stdout}"
+        );
+    }
     let mut keys: Vec<&str> = figures.keys().map(String::as_str).collect();
     keys.sort_unstable();
+    expected.extend(MACHINE_FIGURES);
     expected.sort_unstable();
-    assert_eq!(keys, expected, "exactly the figures of the goals");
+    assert_eq!(
+        keys, expected,
+        "exactly the figures of the goals and the machine's"
+    );
 
     if let Some(url) = &redis {
         assert!(redis_keys(url, &prefix).await.is_empty(), "keys were left");

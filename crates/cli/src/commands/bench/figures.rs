@@ -10,6 +10,7 @@ use protocol::ItemId;
 
 use super::items::{self, Templates};
 use super::plan::Plan;
+use super::procfs::MachineCpu;
 use super::report::{Report, grouped};
 use super::server::{ServeOptions, Server};
 use super::setup::{Admin, ApiKey, READ_ACCOUNT, SHOP_ACCOUNT};
@@ -36,12 +37,15 @@ pub(crate) async fn shop_figures(
     })
     .await?;
 
+    let machine = MachineCpu::now()?;
     let (tracked, untracked) = tracked_and_untracked(&server, plan.shoppers).await?;
+    let actions_steal = MachineCpu::now()?.steal_pct_since(machine);
     let (templates, next_id) = items::capture(&server.base_url(), SHOP_ACCOUNT, &key).await?;
     progress(&format!(
         "paced page views at {:.0}/s for {:?}",
         plan.latency_rate, plan.latency_time
     ));
+    let machine = MachineCpu::now()?;
     let mut latency = latency::measure(
         &server.base_url(),
         &key,
@@ -50,6 +54,7 @@ pub(crate) async fn shop_figures(
         plan.latency_time,
     )
     .await?;
+    let latency_steal = MachineCpu::now()?.steal_pct_since(machine);
     server.stop().await?;
 
     let rounds = rounds(plan.shoppers);
@@ -69,6 +74,11 @@ pub(crate) async fn shop_figures(
             note,
         );
     }
+    report.set(
+        &format!("{prefix}actions_steal_pct"),
+        actions_steal,
+        "of the machine's CPU time while the shoppers ran, given to other guests",
+    );
     let note = format!(
         "{} views at {:.0}/s{}",
         latency.long_poll.len(),
@@ -88,6 +98,11 @@ pub(crate) async fn shop_figures(
     report.set(&format!("{prefix}latency_p50_ms"), p50, note.clone());
     report.set(&format!("{prefix}latency_p99_ms"), p99, note.clone());
     report.set(&format!("{prefix}sse_latency_p99_ms"), sse, note);
+    report.set(
+        &format!("{prefix}latency_steal_pct"),
+        latency_steal,
+        "of the machine's CPU time during the paced views, given to other guests",
+    );
     Ok(templates)
 }
 

@@ -1,5 +1,6 @@
 //! What the kernel says about a server process: CPU time (`/proc/<pid>/stat`) and resident
-//! memory (`/proc/<pid>/status`). Parsed here rather than through a crate because two
+//! memory (`/proc/<pid>/status`); and about the machine, the CPU time a hypervisor gave
+//! to other guests (`/proc/stat`). Parsed here rather than through a crate because a few
 //! fields are all the bench needs.
 
 use std::time::Duration;
@@ -78,6 +79,61 @@ fn status_kb(status: &str, name: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("{name} is not a number: {value:?}"))
 }
 
+/// The machine's CPU time so far, all CPUs together, in clock ticks: all of it, and the
+/// part a hypervisor ran other guests on this machine's virtual CPUs (`steal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MachineCpu {
+    total: u64,
+    steal: u64,
+}
+
+impl MachineCpu {
+    pub(crate) fn now() -> anyhow::Result<MachineCpu> {
+        let path = "/proc/stat";
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        parse_machine_cpu(&text).with_context(|| format!("parsing {path}"))
+    }
+
+    /// The share of the machine's CPU time since `earlier` that was stolen, in percent
+    /// (0 when no time has been counted since).
+    pub(crate) fn steal_pct_since(self, earlier: MachineCpu) -> f64 {
+        let total = self.total.saturating_sub(earlier.total);
+        let steal = self.steal.saturating_sub(earlier.steal);
+        if total == 0 {
+            return 0.0;
+        }
+        // Tick counts of a run fit an f64 exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let pct = 100.0 * steal as f64 / total as f64;
+        pct
+    }
+}
+
+/// The first line of `/proc/stat`: `cpu  user nice system idle iowait irq softirq steal
+/// guest guest_nice`, in ticks. Guest time is already counted in user time, so the
+/// total is the first eight.
+pub(crate) fn parse_machine_cpu(stat: &str) -> anyhow::Result<MachineCpu> {
+    let line = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .ok_or_else(|| anyhow!("no \"cpu\" line"))?;
+    let fields = line
+        .split_whitespace()
+        .take(8)
+        .map(|f| {
+            f.parse::<u64>()
+                .with_context(|| format!("not a number: {f:?}"))
+        })
+        .collect::<anyhow::Result<Vec<u64>>>()?;
+    let steal = *fields
+        .get(7)
+        .ok_or_else(|| anyhow!("no steal field (kernels before 2.6.11)"))?;
+    Ok(MachineCpu {
+        total: fields.iter().sum(),
+        steal,
+    })
+}
+
 fn ticks_to_duration(ticks: u64, per_second: u64) -> Duration {
     let per_second = per_second.max(1);
     let secs = ticks / per_second;
@@ -121,6 +177,31 @@ mod tests {
         );
         assert!(parse_resident("Name:\tx\n").is_err());
         assert!(parse_resident("VmRSS:\t12 MB\nRssAnon:\t1 kB\nRssFile:\t1 kB\n").is_err());
+    }
+
+    #[test]
+    fn steal_is_a_share_of_the_machines_cpu_time() {
+        let before = parse_machine_cpu(
+            "cpu  1000 10 300 5000 40 0 20 30 0 0\ncpu0 500 5 150 2500 20 0 10 15 0 0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            before,
+            MachineCpu {
+                total: 6400,
+                steal: 30
+            }
+        );
+        let after =
+            parse_machine_cpu("cpu  1500 10 400 5300 40 0 20 130 50 0\nintr 1 2\n").unwrap();
+        // 1000 ticks later, 100 of them stolen; guest time is not counted twice.
+        assert!((after.steal_pct_since(before) - 10.0).abs() < 1e-9);
+        assert!(after.steal_pct_since(after).abs() < 1e-9);
+        assert!(parse_machine_cpu("cpu0 1 2 3 4 5 6 7 8\n").is_err());
+        assert!(parse_machine_cpu("cpu  1 2 3 4 5 6 7\n").is_err());
+        assert!(parse_machine_cpu("cpu  1 2 3 x 5 6 7 8\n").is_err());
+        let now = MachineCpu::now().unwrap();
+        assert!(now.total >= now.steal);
     }
 
     #[test]
