@@ -12,7 +12,7 @@ use super::items::{self, Templates};
 use super::plan::Plan;
 use super::procfs::MachineCpu;
 use super::report::{Report, grouped};
-use super::server::{ServeOptions, Server};
+use super::server::{Busy, ServeOptions, Server};
 use super::setup::{Admin, ApiKey, READ_ACCOUNT, SHOP_ACCOUNT};
 use super::{actions, consumer, latency, progress, read};
 
@@ -172,11 +172,11 @@ pub(crate) async fn read_figures(
         "Redis Streams"
     };
     progress(&format!("reading the newest items ({where_})"));
-    let (hot, hot_cores) = server
+    let (hot, hot_busy) = server
         .busy(read::measure(&stream, read::Pages::Tail, plan.read_time))
         .await?;
     progress(&format!("reading old items ({where_})"));
-    let (cold, cold_cores) = server
+    let (cold, cold_busy) = server
         .busy(read::measure(
             &stream,
             read::Pages::Anywhere,
@@ -186,7 +186,7 @@ pub(crate) async fn read_figures(
     progress(&format!("consume catching up ({where_})"));
     let consume_dir = work.join(format!("{prefix}consume"));
     std::fs::create_dir_all(&consume_dir)?;
-    let (consumed, consume_cores) = server
+    let (consumed, consume_busy) = server
         .busy(consumer::measure(
             &server.base_url(),
             READ_ACCOUNT,
@@ -203,32 +203,32 @@ pub(crate) async fn read_figures(
 
     let items = plan.items_note();
     let pages = format!("{items}, 1000-item pages, 4 connections");
-    let load = |reads: read::Reads, cores: f64| {
+    let load = |reads: read::Reads, busy: Busy| {
         let errors = match reads.errors {
             0 => String::new(),
             n => format!(", {n} error answers"),
         };
-        format!(", server busy {cores:.2} cores{errors}")
+        format!(", {busy}{errors}")
     };
     report.set(
         &format!("{prefix}read_items_per_s"),
         hot.items_per_s,
-        format!("newest of {pages}{}", load(hot, hot_cores)),
+        format!("newest of {pages}{}", load(hot, hot_busy)),
     );
     report.set(
         &format!("{prefix}read_cold_items_per_s"),
         cold.items_per_s,
-        format!("anywhere in {pages}{}", load(cold, cold_cores)),
+        format!("anywhere in {pages}{}", load(cold, cold_busy)),
     );
     let all = consumed.items == ids.len() as u64;
     report.set(
         &format!("{prefix}consumer_items_per_s"),
         consumed.items_per_s,
         if all {
-            format!("{items} backlog to NDJSON, server busy {consume_cores:.2} cores")
+            format!("{items} backlog to NDJSON, {consume_busy}")
         } else {
             format!(
-                "{items} backlog to NDJSON: only {} in {:.0} s, server busy {consume_cores:.2} cores",
+                "{items} backlog to NDJSON: only {} in {:.0} s, {consume_busy}",
                 grouped(consumed.items as f64, 0),
                 consumed.elapsed.as_secs_f64()
             )

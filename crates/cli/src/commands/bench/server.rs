@@ -63,6 +63,24 @@ pub(crate) fn own_command() -> anyhow::Result<Command> {
     Ok(command)
 }
 
+/// While a figure was measured: the server's CPU use, in cores, and the share of the
+/// machine's CPU time a hypervisor gave to other guests.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Busy {
+    pub(crate) cores: f64,
+    pub(crate) steal_pct: f64,
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "server busy {:.2} cores, {:.1} % of the machine stolen",
+            self.cores, self.steal_pct
+        )
+    }
+}
+
 impl Server {
     pub(crate) async fn start(options: &ServeOptions) -> anyhow::Result<Server> {
         let mut child = own_command()?
@@ -120,15 +138,20 @@ impl Server {
         procfs::resident(self.pid)
     }
 
-    /// Runs `work`; returns its result and the server's CPU use meanwhile, in cores.
+    /// Runs `work`; returns its result and how busy the server and the machine were.
     pub(crate) async fn busy<T>(
         &self,
         work: impl Future<Output = anyhow::Result<T>>,
-    ) -> anyhow::Result<(T, f64)> {
-        let (cpu, started) = (self.cpu_time()?, std::time::Instant::now());
+    ) -> anyhow::Result<(T, Busy)> {
+        let (cpu, machine) = (self.cpu_time()?, procfs::MachineCpu::now()?);
+        let started = std::time::Instant::now();
         let result = work.await?;
         let used = self.cpu_time()?.saturating_sub(cpu);
-        Ok((result, used.as_secs_f64() / started.elapsed().as_secs_f64()))
+        let busy = Busy {
+            cores: used.as_secs_f64() / started.elapsed().as_secs_f64(),
+            steal_pct: procfs::MachineCpu::now()?.steal_pct_since(machine),
+        };
+        Ok((result, busy))
     }
 
     /// Waits until the server has used no CPU for a while (the relay has drained the
