@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use protocol::AccountName;
 
+use super::procfs::ProcessCpu;
 use super::server::Server;
 use super::setup::SHOP_ACCOUNT;
 use crate::cli::LoadgenArgs;
@@ -24,7 +25,7 @@ pub(crate) struct Actions {
     pub(crate) actions: u64,
     pub(crate) errors: u64,
     /// The server's CPU time over the runs.
-    pub(crate) cpu: Duration,
+    pub(crate) cpu: ProcessCpu,
     /// The runs' time, from the first shopper's start to the last one's end.
     pub(crate) elapsed: Duration,
 }
@@ -33,7 +34,7 @@ impl Actions {
     pub(crate) fn add(&mut self, run: Actions) {
         self.actions += run.actions;
         self.errors += run.errors;
-        self.cpu += run.cpu;
+        self.cpu.add(run.cpu);
         self.elapsed += run.elapsed;
     }
 
@@ -42,7 +43,7 @@ impl Actions {
     }
 
     pub(crate) fn cpu_us_per_action(&self) -> f64 {
-        self.cpu.as_secs_f64() * 1e6 / self.actions as f64
+        self.cpu.total().as_secs_f64() * 1e6 / self.actions as f64
     }
 }
 
@@ -75,7 +76,7 @@ pub(crate) async fn measure(
     Ok(Actions {
         actions,
         errors: totals.errors,
-        cpu: after.saturating_sub(before),
+        cpu: after.since(before),
         elapsed: outcome.elapsed,
     })
 }

@@ -71,7 +71,7 @@ pub(crate) async fn shop_figures(
         report.set(
             &format!("{prefix}server_cpu_us_per_{name}_action"),
             run.cpu_us_per_action(),
-            note,
+            format!("{note}; {:.0} % of it in user space", run.cpu.user_pct()),
         );
     }
     report.set(

@@ -7,15 +7,51 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 
-/// The CPU time a process has used so far, user and system together.
-pub(crate) fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+/// The CPU time a process has used: in user space, and in the kernel on its behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ProcessCpu {
+    pub(crate) user: Duration,
+    pub(crate) system: Duration,
+}
+
+impl ProcessCpu {
+    pub(crate) fn total(self) -> Duration {
+        self.user + self.system
+    }
+
+    /// The time used since `earlier`.
+    pub(crate) fn since(self, earlier: ProcessCpu) -> ProcessCpu {
+        ProcessCpu {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+
+    pub(crate) fn add(&mut self, other: ProcessCpu) {
+        self.user += other.user;
+        self.system += other.system;
+    }
+
+    /// The user-space share of the total, in percent (0 when none was used).
+    pub(crate) fn user_pct(self) -> f64 {
+        let total = self.total().as_secs_f64();
+        if total == 0.0 {
+            return 0.0;
+        }
+        100.0 * self.user.as_secs_f64() / total
+    }
+}
+
+/// The CPU time a process has used so far.
+pub(crate) fn cpu_time(pid: u32) -> anyhow::Result<ProcessCpu> {
     let path = format!("/proc/{pid}/stat");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let ticks = cpu_ticks(&text).with_context(|| format!("parsing {path}"))?;
-    Ok(ticks_to_duration(
-        ticks,
-        rustix::param::clock_ticks_per_second(),
-    ))
+    let (user, system) = cpu_ticks(&text).with_context(|| format!("parsing {path}"))?;
+    let per_second = rustix::param::clock_ticks_per_second();
+    Ok(ProcessCpu {
+        user: ticks_to_duration(user, per_second),
+        system: ticks_to_duration(system, per_second),
+    })
 }
 
 /// What a process holds in memory, in bytes.
@@ -36,11 +72,11 @@ pub(crate) fn resident(pid: u32) -> anyhow::Result<Resident> {
     parse_resident(&text).with_context(|| format!("parsing {path}"))
 }
 
-/// `utime + stime` from the text of `/proc/<pid>/stat`, in clock ticks.
+/// `utime` and `stime` from the text of `/proc/<pid>/stat`, in clock ticks.
 ///
 /// The second field, the command name, is in parentheses and may itself hold spaces and
 /// parentheses, so the fields are counted from the last `)`.
-pub(crate) fn cpu_ticks(stat: &str) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ticks(stat: &str) -> anyhow::Result<(u64, u64)> {
     let end = stat.rfind(')').ok_or_else(|| anyhow!("no command name"))?;
     // After the name: field 3 (state) is index 0, so utime (14) and stime (15) are 11, 12.
     let mut fields = stat[end + 1..].split_whitespace().skip(11);
@@ -52,7 +88,7 @@ pub(crate) fn cpu_ticks(stat: &str) -> anyhow::Result<u64> {
     };
     let utime = next("utime")?;
     let stime = next("stime")?;
-    Ok(utime + stime)
+    Ok((utime, stime))
 }
 
 /// The resident sizes from the text of `/proc/<pid>/status`.
@@ -152,7 +188,7 @@ mod tests {
         // A command name with spaces and a parenthesis must not shift the fields.
         let stat = "4242 (ticket (stream) x) S 1 4242 4242 0 -1 4194560 9046 0 0 0 \
                     731 269 0 0 20 0 9 0 123456 1234567 2345 18446744073709551615";
-        assert_eq!(cpu_ticks(stat).unwrap(), 731 + 269);
+        assert_eq!(cpu_ticks(stat).unwrap(), (731, 269));
     }
 
     #[test]
@@ -220,7 +256,7 @@ mod tests {
         // (at most 10 s, far beyond a tick of 10 ms).
         let started = std::time::Instant::now();
         let mut x = 0u64;
-        while cpu_time(pid).unwrap() == Duration::ZERO
+        while cpu_time(pid).unwrap().total() == Duration::ZERO
             && started.elapsed() < Duration::from_secs(10)
         {
             for _ in 0..100_000 {
@@ -228,6 +264,29 @@ mod tests {
             }
         }
         std::hint::black_box(x);
-        assert!(cpu_time(pid).unwrap() > Duration::ZERO);
+        assert!(cpu_time(pid).unwrap().total() > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_process_cpu_time_splits_into_user_and_system() {
+        let ms = Duration::from_millis;
+        let earlier = ProcessCpu {
+            user: ms(100),
+            system: ms(50),
+        };
+        let later = ProcessCpu {
+            user: ms(400),
+            system: ms(150),
+        };
+        let used = later.since(earlier);
+        assert_eq!(used.total(), ms(400));
+        assert!((used.user_pct() - 75.0).abs() < 1e-9);
+        let mut sum = ProcessCpu::default();
+        assert!(sum.user_pct().abs() < 1e-9);
+        sum.add(used);
+        sum.add(used);
+        assert_eq!((sum.user, sum.system), (ms(600), ms(200)));
+        // A clock that went backwards (never, but) gives nothing rather than a wrap.
+        assert_eq!(earlier.since(later), ProcessCpu::default());
     }
 }

@@ -130,7 +130,7 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    pub(crate) fn cpu_time(&self) -> anyhow::Result<Duration> {
+    pub(crate) fn cpu_time(&self) -> anyhow::Result<procfs::ProcessCpu> {
         procfs::cpu_time(self.pid)
     }
 
@@ -146,7 +146,7 @@ impl Server {
         let (cpu, machine) = (self.cpu_time()?, procfs::MachineCpu::now()?);
         let started = std::time::Instant::now();
         let result = work.await?;
-        let used = self.cpu_time()?.saturating_sub(cpu);
+        let used = self.cpu_time()?.since(cpu).total();
         let busy = Busy {
             cores: used.as_secs_f64() / started.elapsed().as_secs_f64(),
             steal_pct: procfs::MachineCpu::now()?.steal_pct_since(machine),
@@ -156,7 +156,7 @@ impl Server {
 
     /// Waits until the server has used no CPU for a while (the relay has drained the
     /// outbox, say), at most `limit`; returns its CPU time then.
-    pub(crate) async fn settle(&self, limit: Duration) -> anyhow::Result<Duration> {
+    pub(crate) async fn settle(&self, limit: Duration) -> anyhow::Result<procfs::ProcessCpu> {
         let deadline = tokio::time::Instant::now() + limit;
         let mut last = self.cpu_time()?;
         loop {
