@@ -10,7 +10,6 @@ use protocol::ItemId;
 
 use super::items::{self, Templates};
 use super::plan::Plan;
-use super::procfs::MachineCpu;
 use super::report::{Report, grouped};
 use super::server::{Busy, ServeOptions, Server};
 use super::setup::{Admin, ApiKey, READ_ACCOUNT, SHOP_ACCOUNT};
@@ -37,24 +36,23 @@ pub(crate) async fn shop_figures(
     })
     .await?;
 
-    let machine = MachineCpu::now()?;
-    let (tracked, untracked) = tracked_and_untracked(&server, plan.shoppers).await?;
-    let actions_steal = MachineCpu::now()?.steal_pct_since(machine);
+    let ((tracked, untracked), actions_busy) = server
+        .busy(tracked_and_untracked(&server, plan.shoppers))
+        .await?;
     let (templates, next_id) = items::capture(&server.base_url(), SHOP_ACCOUNT, &key).await?;
     progress(&format!(
         "paced page views at {:.0}/s for {:?}",
         plan.latency_rate, plan.latency_time
     ));
-    let machine = MachineCpu::now()?;
-    let mut latency = latency::measure(
-        &server.base_url(),
-        &key,
-        &next_id,
-        plan.latency_rate,
-        plan.latency_time,
-    )
-    .await?;
-    let latency_steal = MachineCpu::now()?.steal_pct_since(machine);
+    let (mut latency, latency_busy) = server
+        .busy(latency::measure(
+            &server.base_url(),
+            &key,
+            &next_id,
+            plan.latency_rate,
+            plan.latency_time,
+        ))
+        .await?;
     server.stop().await?;
 
     let rounds = rounds(plan.shoppers);
@@ -76,7 +74,7 @@ pub(crate) async fn shop_figures(
     }
     report.set(
         &format!("{prefix}actions_steal_pct"),
-        actions_steal,
+        actions_busy.steal_pct,
         "of the machine's CPU time while the shoppers ran, given to other guests",
     );
     let note = format!(
@@ -100,7 +98,7 @@ pub(crate) async fn shop_figures(
     report.set(&format!("{prefix}sse_latency_p99_ms"), sse, note);
     report.set(
         &format!("{prefix}latency_steal_pct"),
-        latency_steal,
+        latency_busy.steal_pct,
         "of the machine's CPU time during the paced views, given to other guests",
     );
     Ok(templates)
